@@ -219,9 +219,7 @@ void bm_contended(benchmark::State& state) {
   {
     auto producer = qb::producer_handle(*q, self);
     auto consumer = qb::consumer_handle(*q, self);
-    Item in{.id = static_cast<std::uint64_t>(self) << qb::item_seq_bits,
-            .intended_ns = 0,
-            .pushed_ns = 0};
+    Item in{.id = qb::make_item_id(self, 0, 0), .intended_ns = 0, .pushed_ns = 0};
     Item out{};
     // Every thread that is about to pop has pushed one item more than it popped, so an item is
     // always there for it: the retries end without any blocking wait.

@@ -10,6 +10,7 @@
 
 #include "harness/registry.hpp"
 #include "harness/run_config.hpp"
+#include "results/run_result.hpp"
 
 namespace qb::cli {
 
@@ -27,6 +28,9 @@ struct RunOptions {
   std::string period = "1s";
   std::string gaps = "fixed";
   std::string pacing = "sleep";
+  std::string fanout = "2";  // tree workload
+  std::string depth = "4";
+  std::string keys = "0";
   std::string work = "none";
   std::string work_mode = "spin";
   std::string backpressure = "block";
@@ -69,8 +73,16 @@ void add_run_options(CLI::App& run, RunOptions& o);
 Matrix build_matrix(const Registry& reg, const RunOptions& o);
 
 int list_command(const Registry& reg, std::ostream& out);
+// How a suite runs one of its steps (harness/suite_cli.cpp): verdicts the experiment expects
+// (they do not make the exit code 1) and a run-id prefix unique across the suite's steps.
+struct StepOptions {
+  std::vector<Verdict> allowed;
+  std::string id_prefix;
+};
+
 // Runs the matrix. Exit code: 0 all runs ok, 1 any run failed / stalled / hit the memory cap,
 // 2 bad input (nothing run, nothing written), 130 interrupted (finished rows kept).
-int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std::ostream& err);
+int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std::ostream& err,
+                const StepOptions* step = nullptr);
 
 }  // namespace qb::cli

@@ -24,6 +24,8 @@
 #include <cstdint>
 #include <latch>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -40,16 +42,50 @@ namespace qb {
 
 // The item every run pushes: 24 bytes, trivially copyable.
 struct Item {
-  std::uint64_t id;          // producer << 40 | sequence number
-  std::int64_t intended_ns;  // when the schedule meant to send it
+  std::uint64_t id;          // see the layouts below
+  std::int64_t intended_ns;  // when the schedule meant to send it (tree children: when spawned)
   std::int64_t pushed_ns;    // when the producer called push
 };
 static_assert(std::is_trivially_copyable_v<Item> && sizeof(Item) == 24);
 
+// Item ids. Plain items: producer (8 bits) | key (16 bits) | sequence number (40 bits).
+// Tree nodes: producer (8 bits) | root number (32 bits) | node (24 bits), nodes numbered in
+// heap order (node n's children are n*fanout+1 ... n*fanout+fanout).
 inline constexpr int item_seq_bits = 40;
-// The id of a poison pill (Shutdown::poison): no producer index reaches 2^24.
-inline constexpr std::uint64_t poison_id = ~std::uint64_t{0};
+inline constexpr int item_key_bits = 16;
+inline constexpr int item_producer_shift = 56;
+inline constexpr int tree_node_bits = 24;
 inline constexpr std::uint64_t item_seq_mask = (std::uint64_t{1} << item_seq_bits) - 1;
+inline constexpr std::uint64_t max_keys = std::uint64_t{1} << item_key_bits;
+inline constexpr std::uint64_t max_tree_nodes = std::uint64_t{1} << tree_node_bits;
+// The id of a poison pill (Shutdown::poison): producer 255 at sequence 2^40-1 is never reached.
+inline constexpr std::uint64_t poison_id = ~std::uint64_t{0};
+
+constexpr std::uint64_t make_item_id(std::uint64_t producer, std::uint64_t key,
+                                     std::uint64_t seq) noexcept {
+  return producer << item_producer_shift | key << item_seq_bits | seq;
+}
+constexpr std::uint64_t item_producer(std::uint64_t id) noexcept {
+  return id >> item_producer_shift;
+}
+constexpr std::uint64_t item_key(std::uint64_t id) noexcept {
+  return (id >> item_seq_bits) & (max_keys - 1);
+}
+constexpr std::uint64_t item_seq(std::uint64_t id) noexcept {
+  return id & item_seq_mask;
+}
+constexpr std::uint64_t make_tree_id(std::uint64_t producer, std::uint64_t root,
+                                     std::uint64_t node) noexcept {
+  return producer << item_producer_shift | root << tree_node_bits | node;
+}
+constexpr std::uint64_t tree_node(std::uint64_t id) noexcept {
+  return id & (max_tree_nodes - 1);
+}
+
+// The key a sharded queue routes by (queues/sharded.hpp finds it by argument-dependent lookup).
+constexpr std::uint64_t shard_key(const Item& item) noexcept {
+  return item_key(item.id);
+}
 
 // A 64-bit mix (splitmix64's finalizer): the checksum adds mix(id) over items, so a lost item
 // and a duplicated one do not cancel out.
@@ -60,6 +96,14 @@ constexpr std::uint64_t mix_id(std::uint64_t x) noexcept {
   x *= 0x94d049bb133111ebULL;
   x ^= x >> 31;
   return x;
+}
+
+// The checksum of every node of the tree whose root has id `root_id` (nodes 0 .. nodes-1).
+inline std::uint64_t tree_checksum(std::uint64_t root_id, std::uint64_t nodes) noexcept {
+  std::uint64_t sum = 0;
+  for (std::uint64_t n = 0; n < nodes; ++n)
+    sum += mix_id(root_id | n);
+  return sum;
 }
 
 // Set from the SIGINT/SIGTERM handler; the controller ends the current run when it sees it.
@@ -123,7 +167,8 @@ struct alignas(detail::cache_line) ProducerSlot {
   std::uint64_t dropped = 0;
   std::uint64_t checksum = 0;
   std::int64_t exit_ns = 0;
-  std::int64_t pacing_cpu_ns = 0;  // CPU spent waiting for intended send times
+  std::int64_t pacing_cpu_ns = 0;           // CPU spent waiting for intended send times
+  std::uint64_t refused_tree_checksum = 0;  // tree: the nodes of refused roots
   Histogram lag;
   CpuUsage cpu;
 };
@@ -133,7 +178,10 @@ struct alignas(detail::cache_line) ConsumerSlot {
   std::atomic<bool> done{false};
   alignas(detail::cache_line) std::uint64_t checksum = 0;  // owner-only from here on
   std::uint64_t out_of_order = 0;
+  std::uint64_t inline_nodes = 0;
+  std::uint64_t key_reorders = 0;
   std::uint64_t count = 0;
+  std::int64_t last_item_ns = 0;  // when it took its last item
   std::int64_t exit_ns = 0;
   std::vector<std::uint64_t> next_seq;  // per producer: the lowest sequence still in order
   std::vector<IntervalLatency> timeline;
@@ -151,11 +199,26 @@ struct Shared {
         queue(o),
         producers(c.producers),
         consumers(c.consumers),
-        start(static_cast<std::ptrdiff_t>(c.producers + c.consumers + 1)) {}
+        key_stride((c.producers + 7) / 8 * 8),
+        start(static_cast<std::ptrdiff_t>(c.producers + c.consumers + 1)) {
+    if (c.keys) {
+      key_locks = std::make_unique<KeyLock[]>(c.keys);
+      key_next.assign(c.keys * key_stride, 0);
+    }
+  }
   RunConfig cfg;
   Q queue;
   std::vector<ProducerSlot> producers;
   std::vector<ConsumerSlot> consumers;
+  // Keyed items: per key, the next sequence number expected from each producer (key_stride
+  // words per key, a cache line at least) and, for queues that do not route keys to an owner,
+  // the lock a consumer holds while it applies an item to its key.
+  struct alignas(detail::cache_line) KeyLock {
+    std::mutex m;
+  };
+  std::unique_ptr<KeyLock[]> key_locks;
+  std::vector<std::uint64_t> key_next;
+  std::size_t key_stride;
   std::latch start;
   std::atomic<std::int64_t> t0{0};
   alignas(detail::cache_line) std::atomic<bool> stop{false};
@@ -193,7 +256,12 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   const RunConfig& cfg = s.cfg;
   const std::uint64_t quota =
       cfg.items ? cfg.items / cfg.producers + (index < cfg.items % cfg.producers ? 1 : 0) : ~0ULL;
-  const std::uint64_t id_base = static_cast<std::uint64_t>(index) << item_seq_bits;
+  const bool tree = cfg.workload == WorkloadKind::tree;
+  const std::uint64_t nodes = tree ? cfg.nodes_per_root() : 0;
+  // Roots per producer fit the id's 32 root bits; plain sequence numbers its 40 bits.
+  const std::uint64_t seq_limit = tree ? std::uint64_t{1} << 32 : item_seq_mask;
+  const std::uint64_t keys = tree ? 0 : cfg.keys;
+  Rng key_rng(cfg.seed * 6364136223846793005ULL + index * 1442695040888963407ULL + 17);
   const Backpressure policy = cfg.backpressure;
   const auto push_timeout = cfg.push_timeout;
   // Fixed gaps: stagger producers by one aggregate gap each, so that together they send evenly
@@ -211,7 +279,7 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   const CpuUsage cpu0 = thread_cpu();
 
   std::uint64_t seq = 0, accepted = 0, refused = 0;
-  while (seq < quota) {
+  while (seq < quota && seq < seq_limit) {
     if (s.stop.load(std::memory_order_relaxed)) break;
     std::int64_t intended;
     if constexpr (Schedule::paced) {
@@ -234,7 +302,15 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
       intended = call;
       if (call >= end) break;
     }
-    const Item item{id_base | seq, intended, call};
+    std::uint64_t id;
+    if (tree) {
+      id = make_tree_id(index, seq, 0);
+    } else {
+      // A key drawn uniformly from [0, keys) (modulo bias below 2^-47 for keys <= 2^16).
+      const std::uint64_t key = keys ? key_rng.next() % keys : 0;
+      id = make_item_id(index, key, seq);
+    }
+    const Item item{id, intended, call};
     slot.offered.store(seq + 1, std::memory_order_relaxed);
     QueueStatus st;
     switch (policy) {
@@ -249,11 +325,12 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
         break;
     }
     if (st == QueueStatus::ok) {
-      slot.checksum += mix_id(item.id);
+      if (!tree) slot.checksum += mix_id(item.id);  // trees: summed after the run
       if constexpr (Schedule::paced) slot.lag.record(call - intended);
       slot.accepted.store(++accepted, std::memory_order_relaxed);
     } else if (st == QueueStatus::timeout) {
       ++(policy == Backpressure::drop ? slot.dropped : slot.rejected);
+      if (tree) slot.refused_tree_checksum += tree_checksum(item.id, nodes);
       slot.refused.store(++refused, std::memory_order_relaxed);
     } else {
       // closed: the controller ended the run. This item was offered but not accepted.
@@ -267,6 +344,26 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   slot.done.store(true, std::memory_order_release);
 }
 
+// How a consumer pushes the children of a tree node: through its own handle when that can push
+// (ws_pool: into the worker's own deque), otherwise through a producer handle of its own.
+template <class H>
+struct HandleRef {
+  H* h;
+  bool try_push(const Item& v) { return h->try_push(v); }
+};
+template <class Q, class H>
+auto child_pusher(Q& q, H& consumer, std::size_t producer_index) {
+  if constexpr (requires(const Item& v) {
+                  { consumer.try_push(v) } -> std::same_as<bool>;
+                }) {
+    (void)q;
+    (void)producer_index;
+    return HandleRef<H>{&consumer};
+  } else {
+    return producer_handle(q, producer_index);
+  }
+}
+
 template <class Q>
 void consumer_loop(Shared<Q>& s, std::size_t index) {
   auto& slot = s.consumers[index];
@@ -274,7 +371,24 @@ void consumer_loop(Shared<Q>& s, std::size_t index) {
   const RunConfig& cfg = s.cfg;
   ServiceTime service(cfg.service, cfg.service_time.count(), cfg.service_mode,
                       cfg.seed * 7919 + 1000 + index);
-  const bool check_order = std::remove_cvref_t<decltype(s.queue)>::traits.order != Order::none;
+  using Queue = std::remove_cvref_t<decltype(s.queue)>;
+  const bool tree = cfg.workload == WorkloadKind::tree;
+  const bool check_order = Queue::traits.order != Order::none && !tree;
+  const bool keyed = cfg.keys > 0 && !tree;
+  // Sharded mailboxes route each key to one consumer: its state needs no lock.
+  constexpr bool owns_keys = Queue::traits.order == Order::per_key;
+  const bool serve = cfg.service != ServiceDist::none;
+  const std::uint64_t fanout = cfg.fanout;
+  const std::uint64_t nodes = tree ? cfg.nodes_per_root() : 0;
+  // Tree: children the queue refused (full) run here, depth first: at most depth*(fanout-1)+1
+  // wait at once, so the stack never reallocates.
+  std::vector<Item> local;
+  using Pusher = decltype(child_pusher(s.queue, handle, 0));
+  std::optional<Pusher> pusher;
+  if (tree) {
+    local.reserve(cfg.depth * cfg.fanout + 1);
+    pusher.emplace(child_pusher(s.queue, handle, cfg.producers + index));
+  }
   const std::int64_t interval = cfg.sample_interval.count();
   const std::size_t last_interval = slot.timeline.size() - 1;
 
@@ -286,30 +400,37 @@ void consumer_loop(Shared<Q>& s, std::size_t index) {
   std::size_t k = 0;
   std::int64_t next_boundary = t0 + interval;
   std::uint64_t n = 0;
+  std::int64_t last_item = t0;
   Item item;
   const Shutdown shutdown = cfg.shutdown;
   const auto poll = cfg.poll_interval;
   for (;;) {
-    QueueStatus st;
-    if (shutdown == Shutdown::poll) {
-      st = handle.pop(item, poll);
-      if (st == QueueStatus::timeout) {
-        // acquire: pairs with the controller's store after every producer finished; a pop that
-        // timed out after seeing it found the queue empty with nothing more to come.
-        if (s.shutdown_requested.load(std::memory_order_acquire)) {
-          if (handle.pop(item, std::chrono::nanoseconds{0}) != QueueStatus::ok) break;
-          st = QueueStatus::ok;
-        } else {
-          if (s.stop.load(std::memory_order_relaxed)) break;
-          continue;
-        }
-      }
+    if (!local.empty()) {
+      item = local.back();
+      local.pop_back();
     } else {
-      st = handle.pop(item, forever);
+      QueueStatus st;
+      if (shutdown == Shutdown::poll) {
+        st = handle.pop(item, poll);
+        if (st == QueueStatus::timeout) {
+          // acquire: pairs with the controller's store after every producer finished; a pop
+          // that timed out after seeing it found the queue empty with nothing more to come.
+          if (s.shutdown_requested.load(std::memory_order_acquire)) {
+            if (handle.pop(item, std::chrono::nanoseconds{0}) != QueueStatus::ok) break;
+            st = QueueStatus::ok;
+          } else {
+            if (s.stop.load(std::memory_order_relaxed)) break;
+            continue;
+          }
+        }
+      } else {
+        st = handle.pop(item, forever);
+      }
+      if (st != QueueStatus::ok) break;
+      if (shutdown == Shutdown::poison && item.id == poison_id) break;
     }
-    if (st != QueueStatus::ok) break;
-    if (shutdown == Shutdown::poison && item.id == poison_id) break;
     const std::int64_t now = now_ns();
+    last_item = now;
     const std::int64_t latency = now - item.intended_ns;
     slot.latency.record(latency);
     slot.sojourn.record(now - item.pushed_ns);
@@ -318,18 +439,55 @@ void consumer_loop(Shared<Q>& s, std::size_t index) {
       next_boundary += interval;
     }
     slot.timeline[k].record(latency);
-    const std::uint64_t producer = item.id >> item_seq_bits;
-    const std::uint64_t seq = item.id & item_seq_mask;
+    const std::uint64_t producer = item_producer(item.id);
+    const std::uint64_t seq = item_seq(item.id);
     if (check_order && producer < slot.next_seq.size()) {
       if (seq < slot.next_seq[producer]) ++slot.out_of_order;
       slot.next_seq[producer] = seq + 1;
     }
+    if (tree) {
+      // Fork: children go out before this node's own work, so idle workers can take them.
+      const std::uint64_t node = tree_node(item.id);
+      const std::uint64_t first = node * fanout + 1;
+      if (first < nodes) {
+        const std::uint64_t root = item.id - node;
+        for (std::uint64_t c = 0; c < fanout; ++c) {
+          const Item child{root | (first + c), now, now};
+          if (!pusher->try_push(child)) {
+            local.push_back(child);
+            ++slot.inline_nodes;
+          }
+        }
+      }
+    }
     slot.checksum += mix_id(item.id);
+    if (keyed) {
+      // Apply the item to its key's state: check per-(producer, key) order, then do the work
+      // while holding the key (an actor's handler, or a critical section on a shared queue).
+      const std::uint64_t key = item_key(item.id);
+      auto apply = [&] {
+        std::uint64_t& next = s.key_next[key * s.key_stride + producer];
+        if (seq < next) {
+          ++slot.key_reorders;
+        } else {
+          next = seq + 1;
+        }
+        if (serve) service.serve();
+      };
+      if constexpr (owns_keys) {
+        apply();
+      } else {
+        std::lock_guard lock(s.key_locks[key].m);
+        apply();
+      }
+    } else if (serve) {
+      service.serve();
+    }
     slot.consumed.store(++n, std::memory_order_relaxed);
-    if (cfg.service != ServiceDist::none) service.serve();
     if (s.stop.load(std::memory_order_relaxed)) break;
   }
   slot.count = n;
+  slot.last_item_ns = last_item;
   slot.cpu = thread_cpu() - cpu0;
   slot.exit_ns = now_ns();
   slot.done.store(true, std::memory_order_release);
@@ -361,8 +519,12 @@ RunResult run_engine(const RunConfig& cfg) {
   r.traits = Q::traits;
   r.oversubscribed = cfg.producers + cfg.consumers > online_cores();
 
-  const QueueOptions opts{
-      .capacity = cfg.capacity, .producers = cfg.producers, .consumers = cfg.consumers};
+  const bool tree = cfg.workload == WorkloadKind::tree;
+  const std::uint64_t nodes = tree ? cfg.nodes_per_root() : 1;
+  // Tree runs: consumers push too (children), each through a producer slot of its own.
+  const QueueOptions opts{.capacity = cfg.capacity,
+                          .producers = cfg.producers + (tree ? cfg.consumers : 0),
+                          .consumers = cfg.consumers};
   const std::int64_t interval = std::max<std::int64_t>(cfg.sample_interval.count(), 1'000'000);
   // Timeline length: the planned duration plus room for the drain; later items share the last.
   // Only a run that keeps its time series needs one (each interval costs 664 bytes per
@@ -434,7 +596,10 @@ RunResult run_engine(const RunConfig& cfg) {
       consumed += c.consumed.load(std::memory_order_relaxed);
       consumers_done += c.done.load(std::memory_order_acquire);
     }
-    const std::uint64_t depth = accepted > consumed ? accepted - consumed : 0;
+    // Items accepted and not yet consumed (trees: nodes still to run, spawned or not).
+    const std::uint64_t expected = accepted * nodes;
+    const std::uint64_t depth =
+        tree ? s.queue.approx_size() : (expected > consumed ? expected - consumed : 0);
     peak_depth = std::max(peak_depth, depth);
     const std::uint64_t rss = current_rss_bytes();
     const std::int64_t now = now_ns();
@@ -455,7 +620,8 @@ RunResult run_engine(const RunConfig& cfg) {
       // Aborted, or draining after the producers: wait for the consumers (bounded below).
       if (r.verdict != Verdict::ok && now - last_progress > stall_ns + 2'000'000'000) break;
     }
-    if (!shutdown_requested && producers_done == cfg.producers) {
+    // A tree is finished when every node of every accepted root has run.
+    if (!shutdown_requested && producers_done == cfg.producers && (!tree || consumed >= expected)) {
       shutdown_requested = true;
       producers_done_at = now;
       switch (cfg.shutdown) {
@@ -481,12 +647,12 @@ RunResult run_engine(const RunConfig& cfg) {
       last_progress = now;
     } else if (r.verdict == Verdict::ok && now - last_progress > stall_ns) {
       const bool in_push = offered > accepted + refused;
-      if (accepted > consumed || in_push) {
+      if (expected > consumed || in_push) {
         abort_run(Verdict::stalled,
                   "nothing consumed for " + std::to_string(stall_ns / 1'000'000) + " ms with " +
-                      std::to_string(accepted - std::min(accepted, consumed)) +
-                      " items in the queue and " + std::to_string(offered - accepted - refused) +
-                      " producers inside push");
+                      std::to_string(expected - std::min(expected, consumed)) +
+                      (tree ? " nodes to run and " : " items in the queue and ") +
+                      std::to_string(offered - accepted - refused) + " producers inside push");
         last_progress = now;
       }
     }
@@ -530,14 +696,14 @@ RunResult run_engine(const RunConfig& cfg) {
   }
 
   // ---- Merge -------------------------------------------------------------------------------
-  std::int64_t last_producer_exit = t0, last_consumer_exit = t0;
+  std::int64_t last_producer_exit = t0, last_consumer_exit = t0, last_item = t0;
   std::uint64_t produced_sum = 0, consumed_sum = 0;
   for (auto& p : s.producers) {
     r.offered += p.offered.load(std::memory_order_relaxed);
     r.accepted += p.accepted.load(std::memory_order_relaxed);
     r.rejected += p.rejected;
     r.dropped += p.dropped;
-    produced_sum += p.checksum;
+    produced_sum += p.checksum - p.refused_tree_checksum;
     r.lag.merge(p.lag);
     r.cpu_producers += p.cpu;
     r.cpu_pacing_s += static_cast<double>(p.pacing_cpu_ns) * 1e-9;
@@ -548,10 +714,13 @@ RunResult run_engine(const RunConfig& cfg) {
     r.consumed += c.count;
     consumed_sum += c.checksum;
     r.out_of_order += c.out_of_order;
+    r.inline_nodes += c.inline_nodes;
+    r.key_reorders += c.key_reorders;
     r.latency.merge(c.latency);
     r.sojourn.merge(c.sojourn);
     r.cpu_consumers += c.cpu;
     last_consumer_exit = std::max(last_consumer_exit, c.exit_ns);
+    last_item = std::max(last_item, c.last_item_ns);
     for (std::size_t k = 0; k < timeline.size(); ++k)
       timeline[k].merge(c.timeline[k]);
   }
@@ -559,7 +728,8 @@ RunResult run_engine(const RunConfig& cfg) {
     r.shutdown_s =
         std::max(0.0, static_cast<double>(last_consumer_exit - producers_done_at) * 1e-9);
   r.produce_s = static_cast<double>(last_producer_exit - t0) * 1e-9;
-  r.elapsed_s = static_cast<double>(last_consumer_exit - t0) * 1e-9;
+  r.elapsed_s = static_cast<double>(std::max(last_item, last_producer_exit) - t0) * 1e-9;
+  r.span_s = static_cast<double>(last_consumer_exit - t0) * 1e-9;
   r.drain_s = std::max(0.0, r.elapsed_s - r.produce_s);
   r.peak_depth = peak_depth;
   r.rss_after = current_rss_bytes();
@@ -583,13 +753,23 @@ RunResult run_engine(const RunConfig& cfg) {
   // ---- Verification --------------------------------------------------------------------------
   if (r.verdict == Verdict::ok) {
     std::string why;
-    if (r.consumed < r.accepted) {
-      r.lost = r.accepted - r.consumed;
-      why += std::to_string(r.lost) + " accepted items never consumed; ";
+    if (tree) {
+      // Every node of every offered root, once: the refused roots' nodes were subtracted above.
+      for (std::size_t p = 0; p < cfg.producers; ++p) {
+        const std::uint64_t offered = s.producers[p].offered.load(std::memory_order_relaxed);
+        for (std::uint64_t root = 0; root < offered; ++root)
+          produced_sum += tree_checksum(make_tree_id(p, root, 0), nodes);
+      }
     }
-    if (r.consumed > r.accepted) {
-      r.duplicated = r.consumed - r.accepted;
-      why += std::to_string(r.duplicated) + " more items consumed than accepted; ";
+    const std::uint64_t expected = r.accepted * nodes;
+    const char* unit = tree ? " nodes" : " items";
+    if (r.consumed < expected) {
+      r.lost = expected - r.consumed;
+      why += std::to_string(r.lost) + " accepted" + unit + " never consumed; ";
+    }
+    if (r.consumed > expected) {
+      r.duplicated = r.consumed - expected;
+      why += std::to_string(r.duplicated) + " more" + unit + " consumed than accepted; ";
     }
     if (produced_sum != consumed_sum) {
       r.checksum_ok = false;
@@ -598,8 +778,12 @@ RunResult run_engine(const RunConfig& cfg) {
     if (r.out_of_order) {
       why += std::to_string(r.out_of_order) + " items out of per-producer order; ";
     }
-    // A consumer that got nothing while the others shared plenty was starved.
-    if (r.consumed >= 1000 * cfg.consumers) {
+    if (Q::traits.order == Order::per_key && r.key_reorders) {
+      why += std::to_string(r.key_reorders) + " items applied out of per-key order; ";
+    }
+    // A consumer that got nothing while the others shared plenty was starved (not with keyed
+    // mailboxes: a consumer whose mailbox owns no key gets nothing by design).
+    if (Q::traits.order != Order::per_key && r.consumed >= 1000 * cfg.consumers) {
       for (auto& c : s.consumers)
         r.starved_consumers += c.count == 0;
       if (r.starved_consumers) {

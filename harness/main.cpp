@@ -10,6 +10,7 @@
 #include "harness/cli.hpp"
 #include "harness/compare_cli.hpp"
 #include "harness/registry.hpp"
+#include "harness/suite_cli.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"qbench: load tests and benchmarks for producer/consumer queues"};
@@ -30,6 +31,13 @@ int main(int argc, char** argv) {
       app.add_subcommand("compare", "compare two results files: a regression gate for CI");
   qb::cli::add_compare_options(*compare, cmp);
 
+  qb::cli::SuiteArgs suite_args;
+  auto* suite = app.add_subcommand(
+      "suite", "run a named experiment (suites/NAME.suite): CSV, figures and findings");
+  qb::cli::add_suite_options(*suite, suite_args);
+  for (int i = 0; i < argc; ++i)
+    suite_args.command += (i ? " " : "") + std::string(i ? argv[i] : "qbench");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -46,11 +54,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "qbench: %s (see qbench%s --help)\n", what.c_str(),
                  run->parsed()       ? " run"
                  : compare->parsed() ? " compare"
+                 : suite->parsed()   ? " suite"
                                      : "");
     return 2;
   }
 
   if (list->parsed()) return qb::cli::list_command(qb::default_registry(), std::cout);
   if (compare->parsed()) return qb::cli::compare_command(cmp, std::cout, std::cerr);
+  if (suite->parsed())
+    return qb::cli::suite_command(qb::default_registry(), suite_args, std::cout, std::cerr);
   return qb::cli::run_command(qb::default_registry(), opts, std::cout, std::cerr);
 }

@@ -27,6 +27,7 @@ RunResult run_queue(const RunConfig& cfg) {
     case WorkloadKind::burst:
       return run_engine<Q, BurstSchedule>(cfg);
     case WorkloadKind::flood:
+    case WorkloadKind::tree:  // roots arrive as a flood
       break;
   }
   return run_engine<Q, FloodSchedule>(cfg);

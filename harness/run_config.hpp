@@ -13,7 +13,9 @@
 
 namespace qb {
 
-enum class WorkloadKind { steady, burst, flood };
+// tree: fork/join work. Producers flood roots; consuming a node spawns `fanout` children down to
+// `depth`, pushed back by the consumer (ws_pool: into the worker's own deque).
+enum class WorkloadKind { steady, burst, flood, tree };
 enum class Backpressure { block, timeout, drop };
 // How consumers learn that the run is over, once every producer is done.
 enum class Shutdown {
@@ -47,6 +49,8 @@ constexpr std::string_view to_string(WorkloadKind w) {
       return "burst";
     case WorkloadKind::flood:
       return "flood";
+    case WorkloadKind::tree:
+      return "tree";
   }
   return "?";
 }
@@ -97,6 +101,16 @@ struct RunConfig {
   Gaps gaps = Gaps::fixed;
   Pacing pacing = Pacing::sleep;
 
+  // Tree workload: each root is a complete `fanout`-ary tree of `depth` levels below the root
+  // (nodes_per_root() nodes); --items / the duration count roots.
+  std::size_t fanout = 2;
+  std::size_t depth = 4;
+
+  // Keyed items (0: none). Each item gets a key drawn uniformly from [0, keys); consumers apply
+  // it to that key's state: under a per-key lock, or without one when the queue routes keys to
+  // their owner (Order::per_key: sharded mailboxes).
+  std::size_t keys = 0;
+
   ServiceDist service = ServiceDist::none;  // consumer work per item
   std::chrono::nanoseconds service_time{0};
   ServiceMode service_mode = ServiceMode::spin;
@@ -116,6 +130,16 @@ struct RunConfig {
   std::uint64_t max_rss_bytes = 0;  // 0: no cap
   std::chrono::nanoseconds sample_interval{std::chrono::milliseconds(10)};
   bool keep_samples = false;  // keep the time series in the result
+
+  // Nodes in one tree: (fanout^(depth+1) - 1) / (fanout - 1).
+  [[nodiscard]] std::uint64_t nodes_per_root() const noexcept {
+    std::uint64_t n = 1, level = 1;
+    for (std::size_t d = 0; d < depth; ++d) {
+      level *= fanout;
+      n += level;
+    }
+    return n;
+  }
 
   int rep = 0;  // repetition number (0-based); warm-up runs are negative
   std::uint64_t seed = 1;

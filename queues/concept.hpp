@@ -21,6 +21,8 @@ enum class Order {
   fifo,               // one global order: items leave in the order their pushes linearized
   per_producer_fifo,  // items of one producer leave in the order it pushed them
   none,               // no promise (work stealing)
+  per_key,            // items of one producer with the same key leave in the order it pushed
+                      // them; each consumer handle sees only its own shard
 };
 
 // How the capacity given at construction limits the number of items held.
@@ -64,6 +66,8 @@ constexpr std::string_view to_string(Order o) {
       return "per_producer_fifo";
     case Order::none:
       return "none";
+    case Order::per_key:
+      return "per_key";
   }
   return "?";
 }

@@ -40,7 +40,8 @@ const std::vector<std::string_view>& csv_columns() {
       // Memory.
       "rss_before_bytes", "rss_after_bytes", "peak_rss_bytes", "peak_depth",
       // Added columns go here, at the end.
-      "pacing", "cpu_pacing_s", "shutdown", "poll_interval_s", "shutdown_s"};
+      "pacing", "cpu_pacing_s", "shutdown", "poll_interval_s", "shutdown_s", "fanout", "depth",
+      "nodes_per_root", "inline_nodes", "keys", "key_reorders"};
   return cols;
 }
 
@@ -219,6 +220,13 @@ CsvRow csv_values(const RunContext& ctx, const RunResult& r, std::string_view ru
   b.set("shutdown", std::string(to_string(c.shutdown)));
   b.set("poll_interval_s", c.shutdown == Shutdown::poll ? secs(c.poll_interval) : "");
   b.set("shutdown_s", r.shutdown_s >= 0 ? num(r.shutdown_s) : "");
+  const bool tree = c.workload == WorkloadKind::tree;
+  b.set("fanout", tree ? num(c.fanout) : "");
+  b.set("depth", tree ? num(c.depth) : "");
+  b.set("nodes_per_root", tree ? num(c.nodes_per_root()) : "");
+  b.set("inline_nodes", tree ? num(r.inline_nodes) : "");
+  b.set("keys", c.keys && !tree ? num(c.keys) : "");
+  b.set("key_reorders", c.keys && !tree ? num(r.key_reorders) : "");
   return b.take();
 }
 

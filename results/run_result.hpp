@@ -74,6 +74,8 @@ struct RunResult {
 
   // Counts. accepted = pushes that returned ok; rejected = timed out (timeout policy);
   // dropped = try_push refused (drop policy); offered = accepted + rejected + dropped.
+  // Tree workload: offered/accepted/rejected/dropped count roots; consumed, lost and duplicated
+  // count nodes (accepted roots x config.nodes_per_root() are expected).
   std::uint64_t offered = 0;
   std::uint64_t accepted = 0;
   std::uint64_t rejected = 0;
@@ -82,10 +84,17 @@ struct RunResult {
   std::uint64_t lost = 0;        // accepted but never consumed
   std::uint64_t duplicated = 0;  // consumed more often than accepted
   std::uint64_t out_of_order = 0;
+  // Tree: children the spawning consumer ran itself because the queue refused them (full).
+  std::uint64_t inline_nodes = 0;
+  // Keyed items: applied to their key's state after a later item of the same producer and key.
+  std::uint64_t key_reorders = 0;
   bool checksum_ok = true;
   std::uint64_t starved_consumers = 0;
 
-  double elapsed_s = 0;  // start to the last consumer's exit (drain included)
+  // Start to the last item consumed (or the last producer's exit, if later): the drain is
+  // included, the shutdown is not (throughput = consumed / elapsed_s).
+  double elapsed_s = 0;
+  double span_s = 0;     // start to the last consumer's exit: the span the CPU times cover
   double produce_s = 0;  // start to the last producer's exit
   double drain_s = 0;    // last producer's exit to the last consumer's exit
   // The controller's shutdown request (every producer done: close, pills or stop flag) to the
@@ -123,7 +132,10 @@ struct RunResult {
   [[nodiscard]] double cpu_ns_per_item() const {
     return consumed ? queue_cpu_s() * 1e9 / static_cast<double>(consumed) : 0;
   }
-  [[nodiscard]] double cores_busy() const { return elapsed_s > 0 ? queue_cpu_s() / elapsed_s : 0; }
+  [[nodiscard]] double cores_busy() const {
+    const double span = std::max(span_s, elapsed_s);
+    return span > 0 ? queue_cpu_s() / span : 0;
+  }
   [[nodiscard]] bool ok() const { return verdict == Verdict::ok; }
 };
 

@@ -45,7 +45,7 @@ constexpr std::string_view kHeaderV1 =
     "cpu_sys_s,cpu_producers_s,cpu_consumers_s,cpu_ns_per_item,cpu_cores_busy,"
     "voluntary_switches,involuntary_switches,wakeups,wasted_wakeups,notifies,rss_before_bytes,"
     "rss_after_bytes,peak_rss_bytes,peak_depth,pacing,cpu_pacing_s,shutdown,poll_interval_s,"
-    "shutdown_s";
+    "shutdown_s,fanout,depth,nodes_per_root,inline_nodes,keys,key_reorders";
 
 RunContext test_context() {
   RunContext ctx;
@@ -184,7 +184,7 @@ constexpr std::string_view kBurstRow =
     // cpu
     "1.5,0.5,0.75,1.25,2000000,0.8,30,5,11,4,13,"
     // memory
-    "1048576,2097152,3145728,77,sleep,0,close,,";
+    "1048576,2097152,3145728,77,sleep,0,close,,,,,,,,";
 
 constexpr std::string_view kFloodRow =
     "1,run-2,2024-01-02T03:04:05Z,0.1.0,abc1234,testhost,\"Test CPU, 2.0GHz \"\"X\"\"\",2,"
@@ -194,7 +194,7 @@ constexpr std::string_view kFloodRow =
     "ok,,0.25,0.2,0.05,5000,5000,0,0,5000,0,0,0,1,0,20000,"
     "1000,1000,1000,1000,1000,1000,1000,800,800,800,,,,"
     "0,0,0,0,0,0,0,0,,,,"
-    "4096,8192,,12,,,close,,";
+    "4096,8192,,12,,,close,,,,,,,,";
 
 std::size_t column(std::string_view name) {
   const auto& cols = csv_columns();
@@ -274,6 +274,34 @@ TEST(CsvReporter, EveryRowHasEveryColumn) {
     ASSERT_FALSE(row.empty());
     EXPECT_EQ(row[0], std::to_string(csv_schema_version)) << "line " << l;
   }
+}
+
+TEST(CsvReporter, TreeRowsDescribeTheTreeAndCountInlineNodes) {
+  RunResult r = flood_result();
+  r.config.workload = WorkloadKind::tree;
+  r.config.fanout = 3;
+  r.config.depth = 4;
+  r.config.keys = 16;  // ignored for trees
+  r.inline_nodes = 7;
+  const auto row = csv_values(test_context(), r, "run-t");
+  EXPECT_EQ(row[column("workload")], "tree");
+  EXPECT_EQ(row[column("fanout")], "3");
+  EXPECT_EQ(row[column("depth")], "4");
+  EXPECT_EQ(row[column("nodes_per_root")], "121");  // 1 + 3 + 9 + 27 + 81
+  EXPECT_EQ(row[column("inline_nodes")], "7");
+  EXPECT_EQ(row[column("keys")], "");
+  EXPECT_EQ(row[column("key_reorders")], "");
+}
+
+TEST(CsvReporter, KeyedRowsReportKeysAndReorders) {
+  RunResult r = flood_result();
+  r.config.keys = 1024;
+  r.key_reorders = 5;
+  const auto row = csv_values(test_context(), r, "run-k");
+  EXPECT_EQ(row[column("keys")], "1024");
+  EXPECT_EQ(row[column("key_reorders")], "5");
+  EXPECT_EQ(row[column("fanout")], "");
+  EXPECT_EQ(row[column("nodes_per_root")], "");
 }
 
 TEST(CsvReporter, FloodLeavesNotApplicableColumnsBlank) {
