@@ -368,5 +368,189 @@ TEST(EngineShutdown, PoisonPillsAreNotCountedAsItems) {
   EXPECT_TRUE(r.checksum_ok);
 }
 
+// ---- Tree workload: every node exactly once -------------------------------------------------
+
+RunConfig tree(std::string queue, std::size_t fanout, std::size_t depth, std::uint64_t roots,
+               std::size_t capacity = unbounded) {
+  RunConfig cfg = flood(std::move(queue), 1, 2, roots);
+  cfg.workload = WorkloadKind::tree;
+  cfg.fanout = fanout;
+  cfg.depth = depth;
+  cfg.capacity = capacity;
+  return cfg;
+}
+
+TEST(EngineTree, NodesPerRootIsTheCompleteTreeSize) {
+  RunConfig c;
+  c.fanout = 3;
+  c.depth = 4;
+  EXPECT_EQ(c.nodes_per_root(), 1u + 3 + 9 + 27 + 81);
+  c.fanout = 1;
+  EXPECT_EQ(c.nodes_per_root(), 5u);
+  c.depth = 0;
+  EXPECT_EQ(c.nodes_per_root(), 1u);
+}
+
+TEST(EngineTree, EveryNodeRunsExactlyOnceOnCentralAndStealingQueues) {
+  const std::uint64_t roots = kItems / 5'000;  // 40 (8 under sanitizers) trees of 1093 nodes
+  for (const char* name : {"mutex_cv", "split_cv", "moodycamel+park", "ws_pool"}) {
+    const auto* e = default_registry().find(name);
+    ASSERT_NE(e, nullptr) << name;
+    const RunResult r = e->run(tree(name, 3, 6, roots));
+    EXPECT_EQ(r.verdict, Verdict::ok) << name << ": " << r.detail;
+    EXPECT_EQ(r.accepted, roots) << name;
+    EXPECT_EQ(r.consumed, roots * 1093) << name;
+    EXPECT_TRUE(r.checksum_ok) << name;
+    EXPECT_EQ(r.inline_nodes, 0u) << name << ": an unbounded queue refuses no child";
+    EXPECT_EQ(r.out_of_order, 0u) << name << ": trees promise no order, none is checked";
+  }
+}
+
+TEST(EngineTree, AFullQueueMakesTheConsumerRunChildrenInline) {
+  const RunResult r =
+      run_engine<MutexCv<Item>, FloodSchedule>(tree("mutex_cv", 4, 5, kItems / 20'000, 8));
+  ASSERT_EQ(r.verdict, Verdict::ok) << r.detail;
+  EXPECT_EQ(r.consumed, r.accepted * 1365);
+  EXPECT_GT(r.inline_nodes, 0u);
+  EXPECT_LT(r.inline_nodes, r.consumed);
+}
+
+// Accepts every try_push but silently throws away every 1000th item (children are try_pushed).
+template <class T>
+class LossyTryQueue : public MutexCv<T> {
+ public:
+  using MutexCv<T>::MutexCv;
+  static constexpr std::string_view name = "test_lossy_try";
+  [[nodiscard]] bool try_push(const T& v) {
+    if (++pushes_ % 1000 == 0) return true;
+    return MutexCv<T>::try_push(v);
+  }
+
+ private:
+  std::atomic<std::uint64_t> pushes_{0};
+};
+
+// Every 1000th pop hands out the previous item again instead of the current one: as many items
+// come out as went in, so only the checksum over ids can tell.
+template <class T>
+class SubstitutingQueue : public MutexCv<T> {
+ public:
+  using MutexCv<T>::MutexCv;
+  static constexpr std::string_view name = "test_substituting";
+  QueueStatus pop(T& out, std::chrono::nanoseconds t) {
+    const QueueStatus s = MutexCv<T>::pop(out, t);
+    if (s != QueueStatus::ok) return s;
+    std::lock_guard lk(m_);
+    if (++pops_ % 1000 == 0) {
+      out = last_;
+    } else {
+      last_ = out;
+    }
+    return s;
+  }
+
+ private:
+  std::mutex m_;
+  T last_{};
+  std::uint64_t pops_ = 0;
+};
+
+TEST(EngineTree, ALostNodeNeverLetsTheTreeFinishAndTheWatchdogSaysSo) {
+  // The run waits for every node of every root; a lost child means it never comes: the
+  // watchdog ends the run and counts the nodes that never ran.
+  RunConfig cfg = tree("test_lossy_try", 3, 6, 10);
+  cfg.stall_timeout = 300ms;
+  const RunResult r = run_engine<LossyTryQueue<Item>, FloodSchedule>(cfg);
+  EXPECT_EQ(r.verdict, Verdict::stalled);
+  EXPECT_NE(r.detail.find("nodes to run"), std::string::npos) << r.detail;
+  EXPECT_LT(r.consumed, r.accepted * 1093);
+}
+
+TEST(EngineTree, ASubstitutedNodeFailsTheChecksumThoughTheCountMatches) {
+  const RunResult r =
+      run_engine<SubstitutingQueue<Item>, FloodSchedule>(tree("test_substituting", 3, 6, 10));
+  EXPECT_EQ(r.verdict, Verdict::failed);
+  EXPECT_EQ(r.consumed, r.accepted * 1093);  // the count alone would pass
+  EXPECT_FALSE(r.checksum_ok);
+}
+
+TEST(EngineTree, RefusedRootsAreNotExpected) {
+  // Drop policy with a tiny queue: some roots are refused; their nodes must not be expected.
+  RunConfig cfg = tree("mutex_cv", 2, 8, kItems / 1'000, 4);
+  cfg.backpressure = Backpressure::drop;
+  const RunResult r = run_engine<MutexCv<Item>, FloodSchedule>(cfg);
+  ASSERT_EQ(r.verdict, Verdict::ok) << r.detail;
+  EXPECT_GT(r.dropped, 0u);
+  EXPECT_EQ(r.consumed, r.accepted * 511);
+  EXPECT_TRUE(r.checksum_ok);
+}
+
+// ---- Keyed items -----------------------------------------------------------------------------
+
+// A queue that claims to route keys to their owner but hands items out in swapped pairs
+// (1 0 3 2 ...; one consumer): it breaks per-key order.
+template <class T>
+class SwappingMailbox : public MutexCv<T> {
+ public:
+  using MutexCv<T>::MutexCv;
+  static constexpr std::string_view name = "test_swapping_mailbox";
+  static constexpr QueueTraits traits{.summary = "swaps adjacent items",
+                                      .order = Order::per_key,
+                                      .bound = Bound::exact,
+                                      .progress = Progress::blocking,
+                                      .allows_unbounded = true};
+  QueueStatus pop(T& out, std::chrono::nanoseconds t) {
+    if (held_) {
+      held_ = false;
+      out = hold_;
+      return QueueStatus::ok;
+    }
+    const QueueStatus s = MutexCv<T>::pop(out, t);
+    if (s != QueueStatus::ok) return s;
+    T next;
+    if (MutexCv<T>::pop(next, 0ns) == QueueStatus::ok) {
+      hold_ = out;
+      held_ = true;
+      out = next;
+    }
+    return s;
+  }
+
+ private:
+  T hold_{};
+  bool held_ = false;  // one consumer only
+};
+
+RunConfig keyed(std::string queue, std::size_t p, std::size_t c, std::size_t keys) {
+  RunConfig cfg = flood(std::move(queue), p, c, kItems / 10);
+  cfg.keys = keys;
+  return cfg;
+}
+
+TEST(EngineKeys, AMailboxThatBreaksPerKeyOrderFails) {
+  const RunResult r =
+      run_engine<SwappingMailbox<Item>, FloodSchedule>(keyed("test_swapping_mailbox", 1, 1, 1));
+  EXPECT_EQ(r.verdict, Verdict::failed);
+  EXPECT_GT(r.key_reorders, 0u);
+  EXPECT_NE(r.detail.find("per-key order"), std::string::npos) << r.detail;
+}
+
+TEST(EngineKeys, ASharedQueueUnderOneConsumerKeepsKeyOrder) {
+  const RunResult r = run_engine<MutexCv<Item>, FloodSchedule>(keyed("mutex_cv", 2, 1, 16));
+  ASSERT_EQ(r.verdict, Verdict::ok) << r.detail;
+  EXPECT_EQ(r.key_reorders, 0u);
+  EXPECT_EQ(r.consumed, r.accepted);
+}
+
+TEST(EngineKeys, KeysAreDrawnFromTheConfiguredRange) {
+  // Key bits of the id: the engine and shard_key agree, and stay below --keys.
+  for (std::uint64_t key : {0u, 1u, 1023u, 65535u}) {
+    const Item it{make_item_id(3, key, 12345), 0, 0};
+    EXPECT_EQ(shard_key(it), key);
+    EXPECT_EQ(item_producer(it.id), 3u);
+    EXPECT_EQ(item_seq(it.id), 12345u);
+  }
+}
+
 }  // namespace
 }  // namespace qb
