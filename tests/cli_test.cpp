@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -197,6 +198,15 @@ const BadInput kBadInputs[] = {
     {"SpscWithTwoProducers",
      {"-q", "boost_spsc+spin", "-p", "2", "-d", "30ms"},
      {"boost_spsc+spin", "producer"}},
+    {"FanoutZero", {"-q", "mutex_cv", "-w", "tree", "--fanout", "0"}, {"--fanout", "'0'"}},
+    {"DepthTooDeep", {"-q", "mutex_cv", "-w", "tree", "--depth", "25"}, {"--depth", "'25'"}},
+    {"TreeTooLarge",
+     {"-q", "mutex_cv", "-w", "tree", "--fanout", "64", "--depth", "5"},
+     {"--depth", "--fanout 64", "2^24"}},
+    {"KeysTooMany", {"-q", "mutex_cv", "--keys", "70000"}, {"--keys", "'70000'", "65536"}},
+    {"TreeOnASingleProducerQueue",
+     {"-q", "boost_spsc+spin", "-w", "tree", "-d", "30ms"},
+     {"boost_spsc+spin", "tree consumers push"}},
     {"ConfigFileMissing",
      {"-q", "mutex_cv", "-d", "30ms", "--config", "/nonexistent-dir/qbench.toml"},
      {"/nonexistent-dir/qbench.toml"}},
@@ -393,4 +403,98 @@ TEST_F(QbenchCli, CtrlCKeepsFinishedRowsAndTheFileStaysValid) {
   EXPECT_EQ(c.at(0, "verdict"), "ok");
   EXPECT_EQ(c.at(1, "verdict"), "interrupted");
   EXPECT_EQ(entries(), std::vector<std::string>{"C.csv"}) << "no temporary file left behind";
+}
+
+// ---- qbench suite ----------------------------------------------------------------------------
+
+TEST_F(QbenchCli, SuiteListNamesTheSevenExperiments) {
+  const Outcome o = qbench({"suite", "--list"});
+  ASSERT_EQ(o.code, 0) << describe(o);
+  for (const char* name :
+       {"idle", "wakeups", "burst", "sizing", "shutdown", "stealing", "mailboxes"})
+    EXPECT_NE(o.out.find(std::string("  ") + name + " "), std::string::npos) << name << " in:\n"
+                                                                             << o.out;
+  EXPECT_TRUE(entries().empty());
+}
+
+TEST_F(QbenchCli, SuiteUnknownNameExitsTwoNamingTheKnownOnes) {
+  const Outcome o = qbench({"suite", "idel"});
+  EXPECT_EQ(o.code, 2) << describe(o);
+  EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+  EXPECT_NE(o.err.find("'idel'"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("idle"), std::string::npos) << o.err;
+  EXPECT_TRUE(entries().empty());
+}
+
+class QbenchSuite : public QbenchCli {
+ protected:
+  void SetUp() override {
+    QbenchCli::SetUp();
+    suites_ = root_ / "suites";
+    fs::create_directory(suites_);
+  }
+  void suite_file(const std::string& name, const std::string& text) const {
+    write_file(suites_ / (name + ".suite"), text);
+  }
+  [[nodiscard]] Outcome suite(const std::string& name, const std::string& out = "out") const {
+    return qbench(
+        {"suite", name, "--suites-dir", suites_, "--no-report", "--quiet", "--out", dir_ / out});
+  }
+  fs::path suites_;
+};
+
+TEST_F(QbenchSuite, ABadStepIsRefusedWithFileAndLineBeforeAnythingRuns) {
+  suite_file("bad", "title: t\nrun: -q mutex_cv -d 30ms\n# comment\nrun: -q mutex_cvv -d 30ms\n");
+  const Outcome o = suite("bad");
+  EXPECT_EQ(o.code, 2) << describe(o);
+  EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+  EXPECT_NE(o.err.find("bad.suite:4:"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("mutex_cvv"), std::string::npos) << o.err;
+  EXPECT_TRUE(entries().empty()) << "nothing may be written: " << entries().front();
+}
+
+TEST_F(QbenchSuite, AStepMayNotChooseItsOwnOutputs) {
+  suite_file("owned", "title: t\nrun: -q mutex_cv -d 30ms --out x.csv\n");
+  const Outcome o = suite("owned");
+  EXPECT_EQ(o.code, 2) << describe(o);
+  EXPECT_NE(o.err.find("owned.suite:2:"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("--out"), std::string::npos) << o.err;
+  suite_file("noverdict", "title: t\nrun allow=failed: -q mutex_cv -d 30ms\n");
+  EXPECT_EQ(suite("noverdict").code, 2);
+  suite_file("notitle", "run: -q mutex_cv -d 30ms\n");
+  EXPECT_EQ(suite("notitle").code, 2);
+  EXPECT_TRUE(entries().empty());
+}
+
+TEST_F(QbenchSuite, StepsShareOneCsvAndAnExpectedVerdictDoesNotFailTheSuite) {
+  // Step 2 hits the memory cap on purpose: an unbounded queue under a flood with slow consumers.
+  const std::string cap_step =
+      "-q mutex_cv -w flood --capacity unbounded --work fixed:10us --max-rss 32M -d 3s";
+  suite_file("mini",
+             "title: a small suite\nclaim: c\nrun: -q mutex_cv,split_cv -d 50ms\n"
+             "run allow=memory_cap: " +
+                 cap_step + "\n");
+  Outcome o = suite("mini");
+  ASSERT_EQ(o.code, 0) << describe(o);
+  const Csv c = read_csv(dir_ / "out" / "results.csv");
+  ASSERT_EQ(c.rows.size(), 3u);
+  EXPECT_EQ(c.at(0, "verdict"), "ok");
+  EXPECT_EQ(c.at(1, "verdict"), "ok");
+  EXPECT_EQ(c.at(2, "verdict"), "memory_cap");
+  const std::set<std::string> ids = {c.at(0, "run_id"), c.at(1, "run_id"), c.at(2, "run_id")};
+  EXPECT_EQ(ids.size(), 3u) << "run ids must be unique across steps";
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "timeseries.csv"));
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "mini.suite"));
+  // A second run into the same directory is refused rather than mixed in.
+  o = suite("mini");
+  EXPECT_EQ(o.code, 2) << describe(o);
+  EXPECT_NE(o.err.find("results.csv"), std::string::npos) << o.err;
+
+  // The same step without allow= fails the suite (exit 1), its row still written.
+  suite_file("strict", "title: t\nrun: " + cap_step + "\n");
+  o = suite("strict", "strict");
+  EXPECT_EQ(o.code, 1) << describe(o);
+  const Csv s = read_csv(dir_ / "strict" / "results.csv");
+  ASSERT_EQ(s.rows.size(), 1u);
+  EXPECT_EQ(s.at(0, "verdict"), "memory_cap");
 }
