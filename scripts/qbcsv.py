@@ -186,6 +186,30 @@ def load_results(paths):
     return rows
 
 
+def parse_more_columns(rows, numeric=(), text=(), required=True):
+    """Reads further columns of rows from load_results or load_timeseries, beyond the ones
+    those parse: `numeric` ones become numbers (blank -> None), `text` ones stay strings.
+
+    A column missing from a row's file raises InputError naming the file when `required`; when
+    not required it reads as None (numeric) or '' (text), like a blank field. A field that is
+    not a number raises InputError naming the file, line and column.
+    """
+    for r in rows:
+        raw = r["_raw"]
+        for column in tuple(numeric) + tuple(text):
+            if column not in raw:
+                if required:
+                    raise InputError(f"{r['_file']}: missing required column {column} "
+                                     f"(not a qbench schema v{SCHEMA_VERSION} file from a qbench "
+                                     f"that writes it?)")
+                r[column] = None if column in numeric else ""
+            elif column in numeric:
+                r[column] = _parse_number(raw[column], r["_file"], r["_line"], column)
+            else:
+                r[column] = raw[column]
+    return rows
+
+
 def load_timeseries(paths):
     rows = []
     for path in paths:
