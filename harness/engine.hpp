@@ -604,8 +604,11 @@ RunResult run_engine(const RunConfig& cfg) {
     const std::uint64_t rss = current_rss_bytes();
     const std::int64_t now = now_ns();
     if (cfg.keep_samples) {
-      const bool burst = cfg.workload == WorkloadKind::burst &&
-                         (now - t0) % cfg.period.count() < cfg.burst.count();
+      // Inside a burst window of the schedule (none after the producers' planned end).
+      const bool burst =
+          cfg.workload == WorkloadKind::burst &&
+          (cfg.items ? producers_done < cfg.producers : now - t0 < cfg.duration.count()) &&
+          (now - t0) % cfg.period.count() < cfg.burst.count();
       samples.push_back(Sample{static_cast<double>(now - t0) * 1e-9, depth, rss, consumed, accepted,
                                refused, burst, 0, 0, 0});
     }

@@ -967,7 +967,10 @@ class Burst(Suite):
             (growth_bounded if raw(runs[0], "capacity").isdigit() else growth_unbounded).append(
                 (growth, label))
             if raw(runs[0], "capacity").isdigit() and vmax(ms, "peak_depth") is not None:
-                bounded_depth.append((label, int(raw(runs[0], "capacity")),
+                # peak_depth counts accepted - consumed: an item a consumer has popped but not
+                # finished is still in it, so the bound is capacity + consumers.
+                bounded_depth.append((label, int(raw(runs[0], "capacity"))
+                                      + int(raw(runs[0], "consumers") or 0),
                                       vmax(ms, "peak_depth")))
             text = f"{label} ({plural(len(runs), 'rep')}"
             windows = max(_values(ms, "windows"), default=1)
@@ -1013,12 +1016,13 @@ class Burst(Suite):
         if over:
             out.bullet("This disagrees with the claim that a bounded queue holds the line: "
                        + "; ".join(f"{label} reached a depth of {fmt_count(depth)} items, "
-                                   f"{fmt_count(depth - cap)} over its capacity"
+                                   f"{fmt_count(depth - cap)} over its capacity (plus one item in service "
+                                   f"per consumer)"
                                    for label, cap, depth in over) + ".")
         elif bounded_depth:
             top = max(bounded_depth, key=lambda x: x[2])
             out.bullet(f"Backpressure held: every bounded policy kept the queue at or below its "
-                       f"capacity (the deepest, {top[0]}, peaked at {fmt_count(top[2])} of "
+                       f"capacity plus one item in service per consumer (the deepest, {top[0]}, peaked at {fmt_count(top[2])} of "
                        f"{fmt_count(top[1])} items; no rep went over).")
 
         out.section("Memory")
