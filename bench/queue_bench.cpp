@@ -267,6 +267,9 @@ void register_contended() {
   // gets the single-thread run only.
   for (int n = 1; n <= kMaxContendedThreads; n *= 2) {
     const auto un = static_cast<std::size_t>(n);
+    // Sharded mailboxes (Order::per_key): a thread pops only its own mailbox, so items it
+    // routes to another thread's mailbox never come back to it: single-thread run only.
+    if (Q::traits.order == qb::Order::per_key && n > 1) continue;
     if (Q::traits.serves(un, un)) b->Threads(n);
   }
 }

@@ -58,8 +58,6 @@ inline constexpr int tree_node_bits = 24;
 inline constexpr std::uint64_t item_seq_mask = (std::uint64_t{1} << item_seq_bits) - 1;
 inline constexpr std::uint64_t max_keys = std::uint64_t{1} << item_key_bits;
 inline constexpr std::uint64_t max_tree_nodes = std::uint64_t{1} << tree_node_bits;
-// The id of a poison pill (Shutdown::poison): producer 255 at sequence 2^40-1 is never reached.
-inline constexpr std::uint64_t poison_id = ~std::uint64_t{0};
 
 constexpr std::uint64_t make_item_id(std::uint64_t producer, std::uint64_t key,
                                      std::uint64_t seq) noexcept {
@@ -73,6 +71,15 @@ constexpr std::uint64_t item_key(std::uint64_t id) noexcept {
 }
 constexpr std::uint64_t item_seq(std::uint64_t id) noexcept {
   return id & item_seq_mask;
+}
+// Poison pills (Shutdown::poison): producer 255 at sequence 2^40-1, never reached by a real
+// item (nor by a tree node: no tree has exactly 2^24 nodes). Pill i carries key i, so that a
+// queue routing by key (sharded mailboxes) delivers one pill to every consumer.
+constexpr std::uint64_t poison_pill(std::uint64_t i) noexcept {
+  return make_item_id(255, i % max_keys, item_seq_mask);
+}
+constexpr bool is_poison(std::uint64_t id) noexcept {
+  return (id | ((max_keys - 1) << item_seq_bits)) == ~std::uint64_t{0};
 }
 constexpr std::uint64_t make_tree_id(std::uint64_t producer, std::uint64_t root,
                                      std::uint64_t node) noexcept {
@@ -427,7 +434,7 @@ void consumer_loop(Shared<Q>& s, std::size_t index) {
         st = handle.pop(item, forever);
       }
       if (st != QueueStatus::ok) break;
-      if (shutdown == Shutdown::poison && item.id == poison_id) break;
+      if (shutdown == Shutdown::poison && is_poison(item.id)) break;
     }
     const std::int64_t now = now_ns();
     last_item = now;
@@ -615,8 +622,8 @@ RunResult run_engine(const RunConfig& cfg) {
     if (consumers_done == cfg.consumers) break;
     if (pills_left) {
       // Poison pills go in after the last item, without blocking the controller.
-      const Item pill{poison_id, now, now};
-      while (pills_left && s.queue.try_push(pill))
+      while (pills_left &&
+             s.queue.try_push(Item{poison_pill(cfg.consumers - pills_left), now, now}))
         --pills_left;
     }
     if (closed) {
@@ -634,8 +641,8 @@ RunResult run_engine(const RunConfig& cfg) {
           break;
         case Shutdown::poison: {
           pills_left = cfg.consumers;
-          const Item pill{poison_id, now, now};
-          while (pills_left && s.queue.try_push(pill))
+          while (pills_left &&
+                 s.queue.try_push(Item{poison_pill(cfg.consumers - pills_left), now, now}))
             --pills_left;
           break;
         }

@@ -10,6 +10,7 @@
 #include "mutex_cv.hpp"
 #include "mutex_cv_one.hpp"
 #include "mutex_deque.hpp"
+#include "sharded.hpp"
 #include "split_cv.hpp"
 #include "wait_strategies.hpp"
 #include "ws_pool.hpp"
@@ -29,6 +30,8 @@ using AllQueues = TypeList<
     Waiting<BoostLockfree<T>, Park<>>, Waiting<BoostSpsc<T>, Spin>, Waiting<BoostSpsc<T>, Park<>>,
     Waiting<Moodycamel<T>, Spin>, Waiting<Moodycamel<T>, Yield>, Waiting<Moodycamel<T>, Park<>>,
     // Work stealing.
-    WsPool<T>>;
+    WsPool<T>,
+    // Actor-style mailboxes.
+    Sharded<SplitCv<T>>, Sharded<Waiting<BoostLockfree<T>, Park<>>>>;
 
 }  // namespace qb

@@ -25,7 +25,7 @@ void ConsoleReporter::report_context(const RunContext& ctx) {
 }
 
 void ConsoleReporter::header() {
-  out_ << pad("queue", 24, false) << pad("workload", 9, false) << pad("PxC", 6) << pad("rep", 4)
+  out_ << pad("queue", 28, false) << pad("workload", 9, false) << pad("PxC", 6) << pad("rep", 4)
        << pad("thrpt/s", 9) << pad("p50", 9) << pad("p99", 9) << pad("p99.9", 9) << pad("max", 9)
        << pad("cpu/item", 9) << pad("cores", 6) << pad("depth", 8) << pad("peakRSS", 9)
        << pad("refused", 9) << "  verdict\n";
@@ -48,7 +48,7 @@ void ConsoleReporter::report_run(const RunResult& r, std::string_view) {
   const double cores = r.cores_busy();
   char cores_s[16];
   std::snprintf(cores_s, sizeof cores_s, "%.2f", cores);
-  out_ << pad(c.queue, 24, false) << pad(std::string(to_string(c.workload)), 9, false)
+  out_ << pad(c.queue, 28, false) << pad(std::string(to_string(c.workload)), 9, false)
        << pad(shape, 6) << pad(c.rep < 0 ? "w" : std::to_string(c.rep), 4)
        << pad(units::format_rate(r.throughput()), 9) << pad(lat(50), 9) << pad(lat(99), 9)
        << pad(lat(99.9), 9)

@@ -361,6 +361,19 @@ TEST(EngineShutdown, PollingLatencyFollowsThePollInterval) {
   EXPECT_LT(r.shutdown_s, 5.0);
 }
 
+TEST(EngineShutdown, APoisonPillReachesEveryMailboxOfAShardedQueue) {
+  // Without keys every item goes to mailbox 0; pill i carries key i, so each of the three
+  // consumers still gets one and stops.
+  const auto* e = default_registry().find("sharded:split_cv");
+  ASSERT_NE(e, nullptr);
+  RunConfig cfg = flood("sharded:split_cv", 1, 3, kItems / 10);
+  cfg.shutdown = Shutdown::poison;
+  const RunResult r = e->run(cfg);
+  ASSERT_EQ(r.verdict, Verdict::ok) << r.detail;
+  EXPECT_EQ(r.consumed, r.accepted);
+  EXPECT_GE(r.shutdown_s, 0.0);
+}
+
 TEST(EngineShutdown, PoisonPillsAreNotCountedAsItems) {
   const RunResult r = run_shutdown("mutex_cv", Shutdown::poison);
   ASSERT_EQ(r.verdict, Verdict::ok) << r.detail;

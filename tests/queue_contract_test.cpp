@@ -29,6 +29,13 @@ std::size_t fill(P& p, std::size_t limit, std::uint64_t producer = 0) {
   return n;
 }
 
+// How many consumer handles together see every item: one for most queues; for Order::per_key
+// (qb::Sharded) every consumer handle, since each sees only its own shard.
+template <class Q>
+std::size_t consumer_views(const QueueOptions& o) {
+  return Q::traits.order == Order::per_key ? std::max<std::size_t>(1, o.consumers) : 1;
+}
+
 // The most an approximately bounded queue may hold beyond its capacity: moodycamel hands out
 // 32-slot blocks, and reserves a little more than capacity per producer.
 template <class Q>
@@ -92,35 +99,66 @@ TYPED_TEST(QueueContract, UnboundedWhereAllowed) {
   if constexpr (!Q::traits.allows_unbounded) {
     GTEST_SKIP() << "needs a capacity";
   } else {
-    Q q(options<Q>(unbounded));
+    const auto o = options<Q>(unbounded);
+    Q q(o);
     EXPECT_EQ(q.capacity(), unbounded);
     auto p = producer_handle(q, 0);
     constexpr std::size_t n = 20'000;
     EXPECT_EQ(fill(p, n), n) << "an unbounded queue refused a push";
-    auto c = consumer_handle(q, 0);
     Item out{};
     std::size_t popped = 0;
-    while (c.try_pop(out))
-      ++popped;
+    for (std::size_t v = 0; v < consumer_views<Q>(o); ++v) {
+      auto c = consumer_handle(q, v);
+      while (c.try_pop(out))
+        ++popped;
+    }
     EXPECT_EQ(popped, n);
   }
 }
 
 TYPED_TEST(QueueContract, OrderAsPromised) {
   using Q = TypeParam;
-  Q q(options<Q>(64));
+  const auto o = options<Q>(64);
+  Q q(o);
   auto p = producer_handle(q, 0);
   const std::size_t n = fill(p, 64);
   ASSERT_GE(n, 64u);
-  auto c = consumer_handle(q, 0);
   std::vector<std::uint64_t> seen;
   Item out{};
+  if constexpr (Q::traits.order == Order::per_key) {
+    // Each consumer handle sees only its own shard (a strict part of the items), and in it
+    // this producer's items in push order. That implies per-key order (one key, one shard), and
+    // it is what the stress test and the harness's per-producer check rely on. Keys with
+    // several items each: sharded_test.cpp.
+    const std::size_t views = consumer_views<Q>(o);
+    ASSERT_GE(views, 2u) << "options() should give a per_key queue several shards";
+    for (std::size_t v = 0; v < views; ++v) {
+      auto c = consumer_handle(q, v);
+      std::vector<std::uint64_t> mine;
+      while (c.try_pop(out)) {
+        EXPECT_EQ(out.payload, make_item(out.producer, out.seq).payload);
+        if (!mine.empty()) {
+          EXPECT_GT(out.seq, mine.back()) << "consumer " << v << ": one producer out of order";
+        }
+        mine.push_back(out.seq);
+      }
+      EXPECT_GT(mine.size(), 0u) << "keys 0..63 left consumer " << v << "'s shard empty";
+      EXPECT_LT(mine.size(), n) << "consumer " << v << " saw more than its own shard";
+      seen.insert(seen.end(), mine.begin(), mine.end());
+    }
+    ASSERT_EQ(seen.size(), n);
+    std::sort(seen.begin(), seen.end());
+    for (std::size_t i = 0; i < n; ++i)
+      EXPECT_EQ(seen[i], i);
+    return;
+  }
+  auto c = consumer_handle(q, 0);
   while (c.try_pop(out)) {
     EXPECT_EQ(out.payload, make_item(out.producer, out.seq).payload);
     seen.push_back(out.seq);
   }
   ASSERT_EQ(seen.size(), n);
-  if constexpr (Q::traits.order != Order::none) {
+  if constexpr (Q::traits.order == Order::fifo || Q::traits.order == Order::per_producer_fifo) {
     // One producer: FIFO and per-producer FIFO promise the same thing.
     for (std::size_t i = 0; i < n; ++i)
       EXPECT_EQ(seen[i], i);
@@ -167,6 +205,7 @@ TYPED_TEST(QueueContract, BlockedPopResumesOnPush) {
   });
   std::this_thread::sleep_for(20ms);
   auto p = producer_handle(q, 0);
+  // per_key (test Item key = seq): 42 % 2 == 0 is consumer 0's shard.
   ASSERT_EQ(p.push(make_item(0, 42), forever), QueueStatus::ok);
   consumer.join(10s, "pop blocked on an empty queue after a push");
   EXPECT_EQ(status.load(), static_cast<int>(QueueStatus::ok));
@@ -183,6 +222,7 @@ TYPED_TEST(QueueContract, BlockedPushResumesOnPop) {
     auto p = producer_handle(q, 0);
     filled = fill(p, 100'000);
     full = true;
+    // per_key: key 1'000'000 is in consumer 0's shard (even), which the pops below free.
     status = static_cast<int>(p.push(make_item(0, 1'000'000), forever));
   });
   while (!full)
@@ -240,19 +280,42 @@ TYPED_TEST(QueueContract, CloseWakesBlockedPush) {
 
 TYPED_TEST(QueueContract, PopsDrainAfterCloseThenReportClosed) {
   using Q = TypeParam;
-  Q q(options<Q>(64));
+  const auto o = options<Q>(64);
+  Q q(o);
   auto p = producer_handle(q, 0);
   for (std::uint64_t i = 0; i < 10; ++i)
     ASSERT_EQ(p.push(make_item(0, i), forever), QueueStatus::ok);
   q.close();
   q.close();  // idempotent
   EXPECT_TRUE(q.closed());
-  auto c = consumer_handle(q, 0);
   std::set<std::uint64_t> seen;
   Item out{};
+  if constexpr (Q::traits.order == Order::per_key) {
+    // Every consumer handle drains its own shard, in push order, then reports closed; then the
+    // handle-less pop (which scans every shard) reports closed too.
+    for (std::size_t v = 0; v < consumer_views<Q>(o); ++v) {
+      auto c = consumer_handle(q, v);
+      std::uint64_t next = 0;
+      QueueStatus st;
+      while ((st = c.pop(out, forever)) == QueueStatus::ok) {
+        EXPECT_GE(out.seq, next) << "consumer " << v << ": out of push order";
+        next = out.seq + 1;
+        ASSERT_TRUE(seen.insert(out.seq).second) << "item " << out.seq << " popped twice";
+      }
+      EXPECT_EQ(st, QueueStatus::closed);
+      EXPECT_EQ(c.pop(out, 10ms), QueueStatus::closed);
+      EXPECT_FALSE(c.try_pop(out));
+    }
+    EXPECT_EQ(seen.size(), 10u) << "items lost by close()";
+    EXPECT_EQ(q.pop(out, forever), QueueStatus::closed);
+    EXPECT_EQ(q.pop(out, 10ms), QueueStatus::closed);
+    EXPECT_FALSE(q.try_pop(out));
+    return;
+  }
+  auto c = consumer_handle(q, 0);
   for (int i = 0; i < 10; ++i) {
     ASSERT_EQ(c.pop(out, forever), QueueStatus::ok) << "item " << i << " lost by close()";
-    if constexpr (Q::traits.order != Order::none) {
+    if constexpr (Q::traits.order == Order::fifo || Q::traits.order == Order::per_producer_fifo) {
       EXPECT_EQ(out.seq, static_cast<std::uint64_t>(i));
     }
     seen.insert(out.seq);

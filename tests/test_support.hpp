@@ -28,6 +28,12 @@ inline constexpr Item make_item(std::uint64_t producer, std::uint64_t seq) {
   return Item{producer, seq, producer * 1'000'003u + seq * 7919u + 1};
 }
 
+// Routing key for qb::Sharded (found by ADL, see queues/sharded.hpp): the sequence number, so
+// that one producer's items spread evenly over every mailbox (mailbox = seq % N).
+inline constexpr std::uint64_t shard_key(const Item& it) noexcept {
+  return it.seq;
+}
+
 #if defined(QB_SANITIZER_BUILD)
 inline constexpr bool kSanitized = true;
 #else
