@@ -553,6 +553,32 @@ class QbenchSuiteEndToEndTest(unittest.TestCase):
                     self.assertEqual(f.read(8), PNG_SIGNATURE)
 
 
+class EmbedFindingsTest(unittest.TestCase):
+    """scripts/embed_findings.py copies each run's Findings section into the document."""
+
+    def test_blocks_are_replaced_and_prose_kept(self):
+        with tempfile.TemporaryDirectory(prefix="qbench-embed-") as tmp:
+            os.makedirs(os.path.join(tmp, "runs", "idle"))
+            with open(os.path.join(tmp, "runs", "idle", "findings.md"), "w") as f:
+                f.write("# Suite idle\n\n## Claim\n\n> c\n\n## Findings\n\n### Part\n\n"
+                        "- measured 42\n\n## Figures\n\n![x](x.png)\n")
+            doc = os.path.join(tmp, "doc.md")
+            with open(doc, "w") as f:
+                f.write("intro\n<!-- findings:idle -->\nold\n<!-- /findings:idle -->\noutro\n")
+            args = [PYTHON, os.path.join(SCRIPTS, "embed_findings.py"), doc, "--runs",
+                    os.path.join(tmp, "runs")]
+            proc = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT_S)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            with open(doc) as f:
+                text = f.read()
+            self.assertEqual(text, "intro\n<!-- findings:idle -->\n#### Part\n\n- measured 42\n"
+                                   "<!-- /findings:idle -->\noutro\n")
+            os.remove(os.path.join(tmp, "runs", "idle", "findings.md"))
+            proc = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT_S)
+            self.assertEqual(proc.returncode, 2)
+            self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+
+
 def suite_report_has_matplotlib():
     try:
         import matplotlib  # noqa: F401
