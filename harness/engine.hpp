@@ -791,9 +791,11 @@ RunResult run_engine(const RunConfig& cfg) {
     if (Q::traits.order == Order::per_key && r.key_reorders) {
       why += std::to_string(r.key_reorders) + " items applied out of per-key order; ";
     }
-    // A consumer that got nothing while the others shared plenty was starved (not with keyed
-    // mailboxes: a consumer whose mailbox owns no key gets nothing by design).
-    if (Q::traits.order != Order::per_key && r.consumed >= 1000 * cfg.consumers) {
+    // A consumer that got nothing while the others shared plenty was starved. Not with keyed
+    // mailboxes (a consumer whose mailbox owns no key gets nothing by design), nor in a tree
+    // (a consumer that spawns children may run a whole short tree before another one wakes up:
+    // that is scheduling, not a lost consumer).
+    if (Q::traits.order != Order::per_key && !tree && r.consumed >= 1000 * cfg.consumers) {
       for (auto& c : s.consumers)
         r.starved_consumers += c.count == 0;
       if (r.starved_consumers) {
