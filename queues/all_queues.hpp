@@ -10,6 +10,8 @@
 #include "mutex_cv.hpp"
 #include "mutex_cv_one.hpp"
 #include "mutex_deque.hpp"
+#include "ring_mpmc.hpp"
+#include "ring_spsc.hpp"
 #include "sharded.hpp"
 #include "split_cv.hpp"
 #include "wait_strategies.hpp"
@@ -29,6 +31,10 @@ using AllQueues = TypeList<
     Waiting<BoostLockfree<T>, Spin>, Waiting<BoostLockfree<T>, Yield>,
     Waiting<BoostLockfree<T>, Park<>>, Waiting<BoostSpsc<T>, Spin>, Waiting<BoostSpsc<T>, Park<>>,
     Waiting<Moodycamel<T>, Spin>, Waiting<Moodycamel<T>, Yield>, Waiting<Moodycamel<T>, Park<>>,
+    // qbench's own rings, with every wait strategy (one sleep-polling interval).
+    Waiting<RingSpsc<T>, Spin>, Waiting<RingSpsc<T>, Yield>, Waiting<RingSpsc<T>, SleepPoll<100>>,
+    Waiting<RingSpsc<T>, Park<>>, Waiting<RingMpmc<T>, Spin>, Waiting<RingMpmc<T>, Yield>,
+    Waiting<RingMpmc<T>, SleepPoll<100>>, Waiting<RingMpmc<T>, Park<>>,
     // Work stealing.
     WsPool<T>,
     // Actor-style mailboxes.
