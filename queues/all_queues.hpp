@@ -31,10 +31,10 @@ using AllQueues = TypeList<
     Waiting<BoostLockfree<T>, Spin>, Waiting<BoostLockfree<T>, Yield>,
     Waiting<BoostLockfree<T>, Park<>>, Waiting<BoostSpsc<T>, Spin>, Waiting<BoostSpsc<T>, Park<>>,
     Waiting<Moodycamel<T>, Spin>, Waiting<Moodycamel<T>, Yield>, Waiting<Moodycamel<T>, Park<>>,
-    // qbench's own rings, with every wait strategy (one sleep-polling interval).
-    Waiting<RingSpsc<T>, Spin>, Waiting<RingSpsc<T>, Yield>, Waiting<RingSpsc<T>, SleepPoll<100>>,
-    Waiting<RingSpsc<T>, Park<>>, Waiting<RingMpmc<T>, Spin>, Waiting<RingMpmc<T>, Yield>,
-    Waiting<RingMpmc<T>, SleepPoll<100>>, Waiting<RingMpmc<T>, Park<>>,
+    // qbench's own rings, spinning and parking (every other strategy wraps them the same way;
+    // each registered name adds its share to every test build, which CI's 20 minutes bound).
+    Waiting<RingSpsc<T>, Spin>, Waiting<RingSpsc<T>, Park<>>, Waiting<RingMpmc<T>, Spin>,
+    Waiting<RingMpmc<T>, Park<>>,
     // Work stealing.
     WsPool<T>,
     // Actor-style mailboxes.
