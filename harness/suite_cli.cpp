@@ -7,13 +7,13 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
 
 #include "harness/system_info.hpp"
+#include "harness/units.hpp"
 
 #ifndef QB_SOURCE_DIR
 #define QB_SOURCE_DIR "."
@@ -80,12 +80,7 @@ std::vector<std::string> suite_names(const std::string& dir) {
 }
 
 std::string utc_stamp() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-  return buf;
+  return utc_now("%Y%m%d-%H%M%S");
 }
 
 // Runs argv (no shell); returns the exit status, or -1 if it could not start.
@@ -155,9 +150,7 @@ Suite load_suite(const Registry& reg, const std::string& path, const std::string
     if (!mods.empty()) {
       if (mods.rfind("allow=", 0) != 0)
         throw UsageError(where + "'" + mods + "': expected 'run:' or 'run allow=<verdicts>:'");
-      std::string list = mods.substr(6);
-      std::replace(list.begin(), list.end(), ',', ' ');
-      for (const auto& v : words(list)) {
+      for (const auto& v : units::split_list(mods.substr(6))) {
         auto verdict = verdict_named(v);
         if (!verdict || *verdict == Verdict::failed || *verdict == Verdict::ok)
           throw UsageError(where + "allow=" + v + ": expected stalled and/or memory_cap");

@@ -92,14 +92,18 @@ double measure_clock_cost_ns() {
 
 }  // namespace
 
-RunContext gather_context() {
-  RunContext c;
+std::string utc_now(const char* fmt) {
   const std::time_t t = std::time(nullptr);
-  char buf[32];
+  char buf[64];
   std::tm tm{};
   gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  c.timestamp = buf;
+  std::strftime(buf, sizeof buf, fmt, &tm);
+  return buf;
+}
+
+RunContext gather_context() {
+  RunContext c;
+  c.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");
   c.qbench_version = build_info::version;
   c.git_sha = build_info::git_sha;
   char host[256] = {};

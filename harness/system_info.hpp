@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <ctime>
 #include <optional>
+#include <string>
 
 #include "results/context.hpp"
 #include "results/run_result.hpp"
@@ -58,5 +59,7 @@ unsigned online_cores();
 
 // Gathers the context once per invocation (measures the clock cost, reads /proc/cpuinfo, ...).
 RunContext gather_context();
+// The current UTC time formatted by strftime (`fmt`, e.g. "%Y-%m-%dT%H:%M:%SZ").
+std::string utc_now(const char* fmt);
 
 }  // namespace qb

@@ -909,12 +909,7 @@ def main(argv=None):
         except OSError as e:
             raise InputError(f"--out {args.out}: cannot create the directory ({e.strerror})")
         for out in build_figures(ds, timeline):
-            path = os.path.join(args.out, out.name)
-            try:
-                out.fig.savefig(path, bbox_inches="tight", pad_inches=0.15)
-            except OSError as e:
-                raise InputError(f"{path}: cannot write ({e.strerror})")
-            print(path, flush=True)
+            qbcsv.save_figure(out.fig, os.path.join(args.out, out.name))
     except InputError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2

@@ -79,6 +79,16 @@ class InputError(Exception):
 # Reading
 
 
+def save_figure(fig, path):
+    """Writes a matplotlib figure as PNG with the scripts' common margins and prints its path;
+    a path that cannot be written is an InputError (one line, exit 2)."""
+    try:
+        fig.savefig(path, bbox_inches="tight", pad_inches=0.15)
+    except OSError as e:
+        raise InputError(f"{path}: cannot write ({e.strerror})")
+    print(path, flush=True)
+
+
 def _parse_number(text, path, line, column):
     if text == "":
         return None

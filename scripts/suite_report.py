@@ -2089,13 +2089,7 @@ def main(argv=None):
                   file=sys.stderr)
             return 1
         for name in suite.figures:
-            fig = suite.draw(data, name, kit)
-            fig_path = os.path.join(figures_dir, name)
-            try:
-                fig.savefig(fig_path, bbox_inches="tight", pad_inches=0.15)
-            except OSError as e:
-                raise InputError(f"{fig_path}: cannot write ({e.strerror})")
-            print(fig_path, flush=True)
+            qbcsv.save_figure(suite.draw(data, name, kit), os.path.join(figures_dir, name))
     except InputError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
