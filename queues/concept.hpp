@@ -211,6 +211,24 @@ struct TypeList {
   static constexpr std::size_t size = sizeof...(Ts);
 };
 
+// One TypeList of every list's types, in order.
+template <class... Lists>
+struct Concat;
+template <>
+struct Concat<> {
+  using type = TypeList<>;
+};
+template <class... As>
+struct Concat<TypeList<As...>> {
+  using type = TypeList<As...>;
+};
+template <class... As, class... Bs, class... Rest>
+struct Concat<TypeList<As...>, TypeList<Bs...>, Rest...> {
+  using type = typename Concat<TypeList<As..., Bs...>, Rest...>::type;
+};
+template <class... Lists>
+using ConcatT = typename Concat<Lists...>::type;
+
 namespace detail {
 
 // A string assembled at compile time, usable as a static constexpr std::string_view.

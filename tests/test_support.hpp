@@ -51,7 +51,13 @@ template <class... Ts>
 struct ToGTest<qb::TypeList<Ts...>> {
   using type = ::testing::Types<Ts...>;
 };
+// The queues under test: one group of queues/all_queues.hpp when the build names it (the
+// contract and stress suites are built once per group), else all of them.
+#if defined(QB_TEST_GROUP)
+using AllTestQueues = ToGTest<qb::QB_TEST_GROUP<Item>>::type;
+#else
 using AllTestQueues = ToGTest<qb::AllQueues<Item>>::type;
+#endif
 
 // Registry names contain '+' and ':', which gtest filters treat specially.
 struct QueueNames {
