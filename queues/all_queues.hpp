@@ -36,11 +36,10 @@ using PollingQueues =
 // The libraries users pick instead of writing a queue: lock-free queues with the wait
 // strategies.
 template <class T>
-using LibraryQueues =
-    TypeList<Waiting<BoostLockfree<T>, Spin>, Waiting<BoostLockfree<T>, Yield>,
-             Waiting<BoostLockfree<T>, Park<>>, Waiting<BoostSpsc<T>, Spin>,
-             Waiting<BoostSpsc<T>, Park<>>, Waiting<Moodycamel<T>, Spin>,
-             Waiting<Moodycamel<T>, Yield>, Waiting<Moodycamel<T>, Park<>>>;
+using LibraryQueues = TypeList<Waiting<BoostLockfree<T>, Spin>, Waiting<BoostLockfree<T>, Yield>,
+                               Waiting<BoostLockfree<T>, Park<>>, Waiting<BoostSpsc<T>, Spin>,
+                               Waiting<BoostSpsc<T>, Park<>>, Waiting<Moodycamel<T>, Spin>,
+                               Waiting<Moodycamel<T>, Yield>, Waiting<Moodycamel<T>, Park<>>>;
 
 // qbench's own rings, with every wait strategy.
 template <class T>
