@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "harness/build_info.hpp"
+#include "harness/calibrate.hpp"
 #include "harness/system_info.hpp"
 #include "harness/units.hpp"
 #include "results/console.hpp"
@@ -30,7 +31,7 @@ std::string version_string() {
 void add_run_options(CLI::App& run, RunOptions& o) {
   run.add_option("-q,--queue", o.queue, "queue name(s), comma-separated, or 'all' (qbench list)")
       ->required();
-  run.add_option("-w,--workload", o.workload, "steady, burst, flood or tree (list)")
+  run.add_option("-w,--workload", o.workload, "steady, burst, flood, tree or pingpong (list)")
       ->capture_default_str();
   run.add_option("-p,--producers", o.producers, "producer threads (list)")->capture_default_str();
   run.add_option("-c,--consumers", o.consumers, "consumer threads (list)")->capture_default_str();
@@ -86,6 +87,13 @@ void add_run_options(CLI::App& run, RunOptions& o) {
   run.add_option("--shard", o.shard,
                  "run only part K of N of the matrix (K/N, e.g. 2/4): deterministic, balanced "
                  "parts whose CSVs concatenate");
+  run.add_option("--latency", o.latency,
+                 "latency recording: on, or off (flood and tree; to measure its cost) (list)")
+      ->capture_default_str();
+  run.add_flag("--pin", o.pin,
+               "pin each producer and consumer to a CPU, alternating over the allowed CPUs");
+  run.add_flag("--calibrate", o.calibrate,
+               "measure this machine's floor first (qbench calibrate) and record it in every row");
   run.add_flag("--quiet", o.quiet, "no table on stdout (errors still go to stderr)");
 }
 
@@ -210,6 +218,7 @@ Matrix build_matrix(const Registry& reg, const RunOptions& o) {
   m.timeseries = o.timeseries;
   m.hgrm = o.hgrm;
   m.quiet = o.quiet;
+  m.calibrate = o.calibrate;
 
   // Queues.
   std::vector<const QueueEntry*> queues;
@@ -237,8 +246,10 @@ Matrix build_matrix(const Registry& reg, const RunOptions& o) {
       workloads.push_back(WorkloadKind::flood);
     else if (w == "tree")
       workloads.push_back(WorkloadKind::tree);
+    else if (w == "pingpong")
+      workloads.push_back(WorkloadKind::pingpong);
     else
-      bad("--workload", w, "steady, burst, flood or tree");
+      bad("--workload", w, "steady, burst, flood, tree or pingpong");
   }
   const bool any_tree =
       std::find(workloads.begin(), workloads.end(), WorkloadKind::tree) != workloads.end();
@@ -366,6 +377,15 @@ Matrix build_matrix(const Registry& reg, const RunOptions& o) {
       duration_value("--sample-interval", o.sample_interval, std::chrono::milliseconds(1),
                      std::chrono::seconds(10), "from 1ms to 10s");
   const std::uint64_t seed = count_value("--seed", o.seed, 0, ~std::uint64_t{0} >> 1);
+  std::vector<bool> latency_modes;
+  for (const auto& v : list_of("--latency", o.latency)) {
+    if (v == "on")
+      latency_modes.push_back(true);
+    else if (v == "off")
+      latency_modes.push_back(false);
+    else
+      bad("--latency", v, "on or off, or both: on,off");
+  }
   if (o.overwrite && o.out.empty())
     throw UsageError("--overwrite: needs --out FILE (it replaces that file instead of appending)");
 
@@ -383,64 +403,81 @@ Matrix build_matrix(const Registry& reg, const RunOptions& o) {
                 for (std::size_t keys :
                      (w == WorkloadKind::tree ? std::vector<std::size_t>{0} : key_counts))
                   for (const Policy& pol : policies)
-                    for (const ShutdownChoice& sd : shutdowns) {
-                      const std::string what = std::string(q->name) + " " +
-                                               std::string(to_string(w)) + " " + std::to_string(p) +
-                                               "x" + std::to_string(c);
-                      if (w == WorkloadKind::tree && !q->traits.serves(p + c, c)) {
-                        m.skipped.push_back(what + ": " + std::string(q->name) +
-                                            " serves at most " +
-                                            std::to_string(q->traits.max_producers) +
-                                            " producer(s), and tree consumers push too");
-                        continue;
+                    for (const ShutdownChoice& sd : shutdowns)
+                      for (const bool record : latency_modes) {
+                        const std::string what = std::string(q->name) + " " +
+                                                 std::string(to_string(w)) + " " +
+                                                 std::to_string(p) + "x" + std::to_string(c);
+                        if (w == WorkloadKind::pingpong && (p != 1 || c != 1)) {
+                          m.skipped.push_back(what +
+                                              ": pingpong runs one client and one server "
+                                              "(--producers 1 --consumers 1)");
+                          continue;
+                        }
+                        if (!record && w != WorkloadKind::flood && w != WorkloadKind::tree) {
+                          m.skipped.push_back(what + ": --latency off is for flood and tree (" +
+                                              std::string(to_string(w)) +
+                                              (w == WorkloadKind::pingpong
+                                                   ? " measures round trips)"
+                                                   : " needs the clock for every send)"));
+                          continue;
+                        }
+                        if (w == WorkloadKind::tree && !q->traits.serves(p + c, c)) {
+                          m.skipped.push_back(what + ": " + std::string(q->name) +
+                                              " serves at most " +
+                                              std::to_string(q->traits.max_producers) +
+                                              " producer(s), and tree consumers push too");
+                          continue;
+                        }
+                        if (!q->traits.serves(p, c)) {
+                          m.skipped.push_back(
+                              what + ": " + std::string(q->name) + " serves at most " +
+                              std::to_string(q->traits.max_producers) + " producer(s) x " +
+                              std::to_string(q->traits.max_consumers) +
+                              " consumer(s) (--producers/--consumers)");
+                          continue;
+                        }
+                        if (cap == unbounded && !q->traits.allows_unbounded) {
+                          m.skipped.push_back(what + ": " + std::string(q->name) +
+                                              " needs a capacity (no unbounded mode)");
+                          continue;
+                        }
+                        RunConfig cfg;
+                        cfg.queue = std::string(q->name);
+                        cfg.workload = w;
+                        cfg.producers = p;
+                        cfg.consumers = c;
+                        cfg.capacity = cap;
+                        cfg.rate = rate;
+                        cfg.fanout = fanout;
+                        cfg.depth = depth;
+                        cfg.keys = keys;
+                        cfg.peak_rate = peak;
+                        cfg.burst = burst;
+                        cfg.period = period;
+                        cfg.gaps = gaps;
+                        cfg.pacing = pacing;
+                        cfg.service = service;
+                        cfg.service_time = service_time;
+                        cfg.service_mode = mode;
+                        cfg.backpressure = pol.kind;
+                        cfg.push_timeout = pol.timeout;
+                        cfg.shutdown = sd.kind;
+                        cfg.poll_interval = sd.poll;
+                        cfg.duration = duration;
+                        cfg.items = items;
+                        cfg.stall_timeout = stall;
+                        cfg.max_rss_bytes = max_rss;
+                        cfg.sample_interval = sample;
+                        cfg.keep_samples = !o.timeseries.empty();
+                        cfg.record_latency = record;
+                        cfg.pin = o.pin;
+                        cfg.seed = seed;
+                        for (int r = -warmup; r < reps; ++r) {
+                          cfg.rep = r;
+                          m.runs.push_back(cfg);
+                        }
                       }
-                      if (!q->traits.serves(p, c)) {
-                        m.skipped.push_back(
-                            what + ": " + std::string(q->name) + " serves at most " +
-                            std::to_string(q->traits.max_producers) + " producer(s) x " +
-                            std::to_string(q->traits.max_consumers) +
-                            " consumer(s) (--producers/--consumers)");
-                        continue;
-                      }
-                      if (cap == unbounded && !q->traits.allows_unbounded) {
-                        m.skipped.push_back(what + ": " + std::string(q->name) +
-                                            " needs a capacity (no unbounded mode)");
-                        continue;
-                      }
-                      RunConfig cfg;
-                      cfg.queue = std::string(q->name);
-                      cfg.workload = w;
-                      cfg.producers = p;
-                      cfg.consumers = c;
-                      cfg.capacity = cap;
-                      cfg.rate = rate;
-                      cfg.fanout = fanout;
-                      cfg.depth = depth;
-                      cfg.keys = keys;
-                      cfg.peak_rate = peak;
-                      cfg.burst = burst;
-                      cfg.period = period;
-                      cfg.gaps = gaps;
-                      cfg.pacing = pacing;
-                      cfg.service = service;
-                      cfg.service_time = service_time;
-                      cfg.service_mode = mode;
-                      cfg.backpressure = pol.kind;
-                      cfg.push_timeout = pol.timeout;
-                      cfg.shutdown = sd.kind;
-                      cfg.poll_interval = sd.poll;
-                      cfg.duration = duration;
-                      cfg.items = items;
-                      cfg.stall_timeout = stall;
-                      cfg.max_rss_bytes = max_rss;
-                      cfg.sample_interval = sample;
-                      cfg.keep_samples = !o.timeseries.empty();
-                      cfg.seed = seed;
-                      for (int r = -warmup; r < reps; ++r) {
-                        cfg.rep = r;
-                        m.runs.push_back(cfg);
-                      }
-                    }
   {  // one line per skipped combination, whatever else multiplied it
     std::vector<std::string> unique;
     for (auto& x : m.skipped)
@@ -480,6 +517,7 @@ int list_command(const Registry& reg, std::ostream& out) {
          "down to --depth,\n           pushed back by the consumer (ws_pool: its own deque); a "
          "full "
          "queue runs them inline\n"
+         "  pingpong two threads, two queues, one item in flight: the round trip (1x1)\n"
          "\nkeyed items (--keys K): consumers apply items to per-key state, under a lock per key "
          "unless the\nqueue routes keys to their owner (sharded:*)\n"
          "\nconsumer work (--work): none, fixed:<d>, exp:<d>; --work-mode spin|sleep\n"
@@ -547,7 +585,23 @@ int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
 
-  const RunContext ctx = gather_context();
+  RunContext ctx = gather_context();
+  if (m.calibrate) {
+    // The floor with the same method as the pingpong workload: each round trip timed alone, one
+    // clock read per round trip (rtt_batch 1), so that the two p50s compare directly.
+    CalibrateOptions copt;
+    copt.rtt_batch = 1;
+    try {
+      const Calibration cal = calibrate(copt);
+      ctx.calibrated = true;
+      ctx.floor_rtt_p50_ns = cal.rtt_p50_ns;
+      ctx.floor_rtt_p99_ns = cal.rtt_p99_ns;
+      ctx.bare_ring_items_per_s = cal.bare_ring_items_per_s;
+    } catch (const CalibrationError& e) {
+      err << "qbench: --calibrate: " << e.what() << "\n";
+      return 1;
+    }
+  }
   std::ostringstream sink;
   ConsoleReporter console(m.quiet ? static_cast<std::ostream&>(sink) : out);
   console.report_context(ctx);

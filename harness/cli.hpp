@@ -47,7 +47,10 @@ struct RunOptions {
   std::string max_rss;  // default: half of physical memory
   std::string sample_interval = "10ms";
   std::string seed = "1";
-  std::string shard;  // K/N
+  std::string shard;           // K/N
+  std::string latency = "on";  // on, off, or on,off
+  bool pin = false;
+  bool calibrate = false;
   bool quiet = false;
 };
 
@@ -64,6 +67,7 @@ struct Matrix {
   std::string timeseries;
   std::string hgrm;
   std::string shard;  // empty: the whole matrix
+  bool calibrate = false;
   bool quiet = false;
 };
 

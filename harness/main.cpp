@@ -7,6 +7,7 @@
 #include <iostream>
 #include <string>
 
+#include "harness/calibrate.hpp"
 #include "harness/cli.hpp"
 #include "harness/compare_cli.hpp"
 #include "harness/registry.hpp"
@@ -38,6 +39,11 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i)
     suite_args.command += (i ? " " : "") + std::string(i ? argv[i] : "qbench");
 
+  qb::cli::CalibrateArgs cal;
+  auto* calibrate = app.add_subcommand(
+      "calibrate", "measure this machine's floor: core-to-core round trip, clock read, bare ring");
+  qb::cli::add_calibrate_options(*calibrate, cal);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -52,15 +58,17 @@ int main(int argc, char** argv) {
     for (char& c : what)
       if (c == '\n') c = ' ';
     std::fprintf(stderr, "qbench: %s (see qbench%s --help)\n", what.c_str(),
-                 run->parsed()       ? " run"
-                 : compare->parsed() ? " compare"
-                 : suite->parsed()   ? " suite"
-                                     : "");
+                 run->parsed()         ? " run"
+                 : compare->parsed()   ? " compare"
+                 : suite->parsed()     ? " suite"
+                 : calibrate->parsed() ? " calibrate"
+                                       : "");
     return 2;
   }
 
   if (list->parsed()) return qb::cli::list_command(qb::default_registry(), std::cout);
   if (compare->parsed()) return qb::cli::compare_command(cmp, std::cout, std::cerr);
+  if (calibrate->parsed()) return qb::cli::calibrate_command(cal, std::cout, std::cerr);
   if (suite->parsed())
     return qb::cli::suite_command(qb::default_registry(), suite_args, std::cout, std::cerr);
   return qb::cli::run_command(qb::default_registry(), opts, std::cout, std::cerr);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "harness/engine.hpp"
+#include "harness/pingpong.hpp"
 #include "harness/run_config.hpp"
 #include "queues/concept.hpp"
 #include "results/run_result.hpp"
@@ -29,6 +30,8 @@ RunResult run_queue(const RunConfig& cfg) {
     case WorkloadKind::flood:
     case WorkloadKind::tree:  // roots arrive as a flood
       break;
+    case WorkloadKind::pingpong:
+      return run_pingpong<Q>(cfg);
   }
   return run_engine<Q, FloodSchedule>(cfg);
 }

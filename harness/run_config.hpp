@@ -15,7 +15,9 @@ namespace qb {
 
 // tree: fork/join work. Producers flood roots; consuming a node spawns `fanout` children down to
 // `depth`, pushed back by the consumer (ws_pool: into the worker's own deque).
-enum class WorkloadKind { steady, burst, flood, tree };
+// pingpong: one client and one server thread, two queues, one item in flight; the latency is the
+// round trip (harness/pingpong.hpp).
+enum class WorkloadKind { steady, burst, flood, tree, pingpong };
 enum class Backpressure { block, timeout, drop };
 // How consumers learn that the run is over, once every producer is done.
 enum class Shutdown {
@@ -51,6 +53,8 @@ constexpr std::string_view to_string(WorkloadKind w) {
       return "flood";
     case WorkloadKind::tree:
       return "tree";
+    case WorkloadKind::pingpong:
+      return "pingpong";
   }
   return "?";
 }
@@ -130,6 +134,12 @@ struct RunConfig {
   std::uint64_t max_rss_bytes = 0;  // 0: no cap
   std::chrono::nanoseconds sample_interval{std::chrono::milliseconds(10)};
   bool keep_samples = false;  // keep the time series in the result
+
+  // Latency recording (clock reads and histogram records per item). Off: flood and tree only,
+  // to measure what recording costs; the clock is then read every 64 items, for the end time.
+  bool record_latency = true;
+  // Pin each producer and consumer thread to one CPU (harness/affinity.hpp's plan).
+  bool pin = false;
 
   // Nodes in one tree: (fanout^(depth+1) - 1) / (fanout - 1).
   [[nodiscard]] std::uint64_t nodes_per_root() const noexcept {

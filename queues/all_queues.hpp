@@ -17,6 +17,14 @@
 #include "wait_strategies.hpp"
 #include "ws_pool.hpp"
 
+// Peers from optional Debian packages (CMake defines these when the package is found).
+#if defined(QB_HAVE_TBB)
+#include "tbb_bounded.hpp"
+#endif
+#if defined(QB_HAVE_ATOMIC_QUEUE)
+#include "atomic_queue.hpp"
+#endif
+
 namespace qb {
 
 // The list comes in groups so that the registry and the typed test suites can compile one
@@ -34,12 +42,34 @@ using PollingQueues =
              Waiting<MutexDeque<T>, SleepPoll<1000>>, Waiting<MutexDeque<T>, Park<>>>;
 
 // The libraries users pick instead of writing a queue: lock-free queues with the wait
-// strategies.
+// strategies, and the optional peers (empty lists when their package is absent).
+namespace detail {
+#if defined(QB_HAVE_TBB)
 template <class T>
-using LibraryQueues = TypeList<Waiting<BoostLockfree<T>, Spin>, Waiting<BoostLockfree<T>, Yield>,
-                               Waiting<BoostLockfree<T>, Park<>>, Waiting<BoostSpsc<T>, Spin>,
-                               Waiting<BoostSpsc<T>, Park<>>, Waiting<Moodycamel<T>, Spin>,
-                               Waiting<Moodycamel<T>, Yield>, Waiting<Moodycamel<T>, Park<>>>;
+using TbbPeers = TypeList<TbbBounded<T>>;
+#else
+template <class T>
+using TbbPeers = TypeList<>;
+#endif
+#if defined(QB_HAVE_ATOMIC_QUEUE)
+template <class T>
+using AtomicQueuePeers =
+    TypeList<Waiting<AtomicQueue<T>, Spin>, Waiting<AtomicQueue<T>, Yield>,
+             Waiting<AtomicQueue<T>, Park<>>, Waiting<AtomicQueueSpsc<T>, Spin>,
+             Waiting<AtomicQueueSpsc<T>, Park<>>>;
+#else
+template <class T>
+using AtomicQueuePeers = TypeList<>;
+#endif
+}  // namespace detail
+
+template <class T>
+using LibraryQueues =
+    ConcatT<TypeList<Waiting<BoostLockfree<T>, Spin>, Waiting<BoostLockfree<T>, Yield>,
+                     Waiting<BoostLockfree<T>, Park<>>, Waiting<BoostSpsc<T>, Spin>,
+                     Waiting<BoostSpsc<T>, Park<>>, Waiting<Moodycamel<T>, Spin>,
+                     Waiting<Moodycamel<T>, Yield>, Waiting<Moodycamel<T>, Park<>>>,
+            detail::TbbPeers<T>, detail::AtomicQueuePeers<T>>;
 
 // qbench's own rings, with every wait strategy.
 template <class T>

@@ -1,5 +1,6 @@
 #include "results/console.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -21,11 +22,18 @@ void ConsoleReporter::report_context(const RunContext& ctx) {
        << ")\n"
        << "host " << ctx.host << ": " << ctx.cpu_model << ", " << ctx.cores << " cores, "
        << units::format_bytes(static_cast<double>(ctx.memory_bytes)) << ", " << ctx.kernel << "\n"
-       << "clock " << ctx.clock << ", " << units::format_ns(ctx.clock_cost_ns) << " per read\n\n";
+       << "clock " << ctx.clock << ", " << units::format_ns(ctx.clock_cost_ns) << " per read\n";
+  if (ctx.calibrated) {
+    out_ << "floor (qbench calibrate): atomic round trip p50 "
+         << units::format_ns(ctx.floor_rtt_p50_ns) << ", p99 "
+         << units::format_ns(ctx.floor_rtt_p99_ns) << "; bare ring_spsc "
+         << units::format_rate(ctx.bare_ring_items_per_s) << " items/s\n";
+  }
+  out_ << "\n";
 }
 
 void ConsoleReporter::header() {
-  out_ << pad("queue", 28, false) << pad("workload", 9, false) << pad("PxC", 6) << pad("rep", 4)
+  out_ << pad("queue", 28, false) << pad("workload", 10, false) << pad("PxC", 6) << pad("rep", 4)
        << pad("thrpt/s", 9) << pad("p50", 9) << pad("p99", 9) << pad("p99.9", 9) << pad("max", 9)
        << pad("cpu/item", 9) << pad("cores", 6) << pad("depth", 8) << pad("peakRSS", 9)
        << pad("refused", 9) << "  verdict\n";
@@ -48,8 +56,18 @@ void ConsoleReporter::report_run(const RunResult& r, std::string_view) {
   const double cores = r.cores_busy();
   char cores_s[16];
   std::snprintf(cores_s, sizeof cores_s, "%.2f", cores);
-  out_ << pad(c.queue, 28, false) << pad(std::string(to_string(c.workload)), 9, false)
-       << pad(shape, 6) << pad(c.rep < 0 ? "w" : std::to_string(c.rep), 4)
+  if (!r.pinning.empty()) pinning_ = r.pinning;
+  const std::string workload =
+      std::string(to_string(c.workload)) + (c.record_latency ? "" : "/off");
+  if (c.workload == WorkloadKind::flood || c.workload == WorkloadKind::tree) {
+    if (r.ok() && c.rep >= 0)
+      cost_samples_.push_back(CostSample{
+          c.queue + " " + std::string(to_string(c.workload)) + " " + std::to_string(c.producers) +
+              "x" + std::to_string(c.consumers) + " capacity " + std::to_string(c.capacity),
+          c.record_latency, r.throughput()});
+  }
+  out_ << pad(c.queue, 28, false) << pad(workload, 10, false) << pad(shape, 6)
+       << pad(c.rep < 0 ? "w" : std::to_string(c.rep), 4)
        << pad(units::format_rate(r.throughput()), 9) << pad(lat(50), 9) << pad(lat(99), 9)
        << pad(lat(99.9), 9)
        << pad(any ? units::format_ns(static_cast<double>(r.latency.max())) : "-", 9)
@@ -63,7 +81,41 @@ void ConsoleReporter::report_run(const RunResult& r, std::string_view) {
   }
 }
 
+namespace {
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+}  // namespace
+
 void ConsoleReporter::finalize() {
+  // The harness's own cost: the same configuration with latency recording on and off.
+  std::vector<std::string> keys;
+  for (const auto& s : cost_samples_)
+    if (std::find(keys.begin(), keys.end(), s.key) == keys.end()) keys.push_back(s.key);
+  bool cost_header = false;
+  for (const auto& key : keys) {
+    std::vector<double> on, off;
+    for (const auto& s : cost_samples_)
+      if (s.key == key) (s.record ? on : off).push_back(s.throughput);
+    if (on.empty() || off.empty()) continue;
+    if (!cost_header) {
+      out_ << "\nharness cost (medians; latency recording = two clock reads and three histogram "
+              "records per item):\n";
+      cost_header = true;
+    }
+    const double m_on = median(on), m_off = median(off);
+    char line[64];
+    std::snprintf(line, sizeof line, "%.1f%%", m_off > 0 ? (1 - m_on / m_off) * 100 : 0.0);
+    out_ << "  " << key << ": on " << units::format_rate(m_on) << "/s (" << on.size()
+         << " runs), off " << units::format_rate(m_off) << "/s (" << off.size()
+         << " runs): recording costs " << line << " of throughput\n";
+  }
+  if (!pinning_.empty()) {
+    out_ << "\nthreads pinned (--pin): " << pinning_
+         << " in the last pinned run (each run's plan is in the CSV's pinning column)\n";
+  }
   if (any_oversubscribed_) {
     out_ << "\n* oversubscribed: more producer + consumer threads than cores; spinning queues "
             "suffer most there\n";

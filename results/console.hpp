@@ -2,6 +2,8 @@
 #pragma once
 
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "results/csv.hpp"
 
@@ -21,6 +23,14 @@ class ConsoleReporter : public Reporter {
   int runs_ = 0;
   int not_ok_ = 0;
   bool any_oversubscribed_ = false;
+  std::string pinning_;  // the last pinned run's plan
+  // Flood/tree throughput by configuration and latency recording, for the harness-cost lines.
+  struct CostSample {
+    std::string key;
+    bool record;
+    double throughput;
+  };
+  std::vector<CostSample> cost_samples_;
 };
 
 }  // namespace qb

@@ -21,6 +21,13 @@ struct RunContext {
   std::string sanitizer;     // empty for a normal build; a sanitizer build's numbers are no results
   std::string clock;         // the clock used for latency
   double clock_cost_ns = 0;  // measured cost of one clock read
+  // qbench run --calibrate (harness/calibrate.hpp): this machine's floor, measured before the
+  // runs: a bare atomic ping-pong round trip between two pinned threads, and the throughput of a
+  // bare single-producer ring with no harness around it.
+  bool calibrated = false;
+  double floor_rtt_p50_ns = 0;
+  double floor_rtt_p99_ns = 0;
+  double bare_ring_items_per_s = 0;
 };
 
 }  // namespace qb

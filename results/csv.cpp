@@ -41,7 +41,8 @@ const std::vector<std::string_view>& csv_columns() {
       "rss_before_bytes", "rss_after_bytes", "peak_rss_bytes", "peak_depth",
       // Added columns go here, at the end.
       "pacing", "cpu_pacing_s", "shutdown", "poll_interval_s", "shutdown_s", "fanout", "depth",
-      "nodes_per_root", "inline_nodes", "keys", "key_reorders"};
+      "nodes_per_root", "inline_nodes", "keys", "key_reorders", "latency_recording", "pinning",
+      "floor_rtt_p50_ns", "floor_rtt_p99_ns", "bare_ring_items_per_s"};
   return cols;
 }
 
@@ -227,6 +228,11 @@ CsvRow csv_values(const RunContext& ctx, const RunResult& r, std::string_view ru
   b.set("inline_nodes", tree ? num(r.inline_nodes) : "");
   b.set("keys", c.keys && !tree ? num(c.keys) : "");
   b.set("key_reorders", c.keys && !tree ? num(r.key_reorders) : "");
+  b.set("latency_recording", c.record_latency ? "on" : "off");
+  b.set("pinning", r.pinning);
+  b.set("floor_rtt_p50_ns", ctx.calibrated ? num(ctx.floor_rtt_p50_ns) : "");
+  b.set("floor_rtt_p99_ns", ctx.calibrated ? num(ctx.floor_rtt_p99_ns) : "");
+  b.set("bare_ring_items_per_s", ctx.calibrated ? num(ctx.bare_ring_items_per_s) : "");
   return b.take();
 }
 

@@ -68,6 +68,7 @@ struct RunResult {
   RunConfig config;
   QueueTraits traits{};
   bool oversubscribed = false;  // more worker threads than cores
+  std::string pinning;          // --pin: each thread's CPU (harness/affinity.hpp); empty: unpinned
 
   Verdict verdict = Verdict::ok;
   std::string detail;  // why, for any verdict but ok

@@ -58,7 +58,7 @@ CONTEXT_COLUMNS = ("host", "git_sha", "cpu_model")
 VARIANT_COLUMNS = (
     "capacity", "rate", "peak_rate", "burst_s", "period_s", "gaps", "pacing", "service",
     "service_s", "service_mode", "backpressure", "push_timeout_s", "duration_s", "items_target",
-    "shutdown", "poll_interval_s",
+    "shutdown", "poll_interval_s", "latency_recording", "pinning",
 )
 
 # Short names used in labels for the variant columns.
@@ -67,7 +67,8 @@ VARIANT_NAMES = {
     "period_s": "period", "gaps": "gaps", "pacing": "pacing", "service": "service",
     "service_s": "service", "service_mode": "mode", "backpressure": "bp",
     "push_timeout_s": "timeout", "duration_s": "d", "items_target": "n",
-    "shutdown": "shutdown", "poll_interval_s": "poll",
+    "shutdown": "shutdown", "poll_interval_s": "poll", "latency_recording": "latency",
+    "pinning": "pin",
 }
 
 

@@ -207,6 +207,13 @@ const BadInput kBadInputs[] = {
     {"TreeOnASingleProducerQueue",
      {"-q", "boost_spsc+spin", "-w", "tree", "-d", "30ms"},
      {"boost_spsc+spin", "tree consumers push"}},
+    {"LatencyUnknown", {"-q", "mutex_cv", "--latency", "maybe"}, {"--latency", "'maybe'"}},
+    {"PingpongWithTwoProducers",
+     {"-q", "mutex_cv", "-w", "pingpong", "-p", "2", "-n", "100"},
+     {"--producers", "pingpong runs one client and one server"}},
+    {"LatencyOffOnPingpong",
+     {"-q", "mutex_cv", "-w", "pingpong", "--latency", "off", "-n", "100"},
+     {"--latency off is for flood and tree"}},
     {"ConfigFileMissing",
      {"-q", "mutex_cv", "-d", "30ms", "--config", "/nonexistent-dir/qbench.toml"},
      {"/nonexistent-dir/qbench.toml"}},
@@ -280,6 +287,31 @@ TEST_F(QbenchCli, TinyRunWritesOneOkRowAndASecondRunAppends) {
   EXPECT_EQ(c.at(1, "verdict"), "ok");
   EXPECT_NE(c.at(0, "run_id"), c.at(1, "run_id"));
   EXPECT_EQ(entries(), std::vector<std::string>{"F.csv"});
+}
+
+TEST_F(QbenchCli, LatencyOnAndOffPrintTheHarnessCostAndPingpongWritesRoundTrips) {
+  const Outcome o = qbench({"run", "-q", "ring_spsc+spin", "-w", "flood,pingpong", "-n", "20000",
+                            "--latency", "on,off", "--pin", "--out", "F.csv"});
+  ASSERT_EQ(o.code, 0) << describe(o);
+  EXPECT_NE(o.out.find("harness cost"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("ring_spsc+spin flood 1x1 capacity 1024: on "), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("recording costs"), std::string::npos) << o.out;
+  EXPECT_NE(o.err.find("--latency off is for flood and tree"), std::string::npos) << o.err;
+  const Csv c = read_csv(dir_ / "F.csv");
+  ASSERT_EQ(c.rows.size(), 3u) << "flood on, flood off, pingpong on";
+  EXPECT_EQ(c.at(0, "latency_recording"), "on");
+  EXPECT_NE(c.at(0, "latency_p50_ns"), "");
+  EXPECT_EQ(c.at(1, "latency_recording"), "off");
+  EXPECT_EQ(c.at(1, "latency_p50_ns"), "") << "nothing recorded, nothing reported";
+  EXPECT_NE(c.at(1, "throughput_per_s"), "");
+  EXPECT_EQ(c.at(2, "workload"), "pingpong");
+  EXPECT_EQ(c.at(2, "consumed"), "20000");
+  EXPECT_NE(c.at(2, "latency_p50_ns"), "");
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(c.at(i, "verdict"), "ok");
+    EXPECT_NE(c.at(i, "pinning").find("p0:"), std::string::npos) << c.at(i, "pinning");
+    EXPECT_EQ(c.at(i, "floor_rtt_p50_ns"), "") << "not calibrated";
+  }
 }
 
 TEST_F(QbenchCli, ForeignSchemaIsRefusedUnlessOverwrite) {

@@ -45,7 +45,8 @@ constexpr std::string_view kHeaderV1 =
     "cpu_sys_s,cpu_producers_s,cpu_consumers_s,cpu_ns_per_item,cpu_cores_busy,"
     "voluntary_switches,involuntary_switches,wakeups,wasted_wakeups,notifies,rss_before_bytes,"
     "rss_after_bytes,peak_rss_bytes,peak_depth,pacing,cpu_pacing_s,shutdown,poll_interval_s,"
-    "shutdown_s,fanout,depth,nodes_per_root,inline_nodes,keys,key_reorders";
+    "shutdown_s,fanout,depth,nodes_per_root,inline_nodes,keys,key_reorders,latency_recording,"
+    "pinning,floor_rtt_p50_ns,floor_rtt_p99_ns,bare_ring_items_per_s";
 
 RunContext test_context() {
   RunContext ctx;
@@ -184,7 +185,7 @@ constexpr std::string_view kBurstRow =
     // cpu
     "1.5,0.5,0.75,1.25,2000000,0.8,30,5,11,4,13,"
     // memory
-    "1048576,2097152,3145728,77,sleep,0,close,,,,,,,,";
+    "1048576,2097152,3145728,77,sleep,0,close,,,,,,,,,on,,,,";
 
 constexpr std::string_view kFloodRow =
     "1,run-2,2024-01-02T03:04:05Z,0.1.0,abc1234,testhost,\"Test CPU, 2.0GHz \"\"X\"\"\",2,"
@@ -194,7 +195,7 @@ constexpr std::string_view kFloodRow =
     "ok,,0.25,0.2,0.05,5000,5000,0,0,5000,0,0,0,1,0,20000,"
     "1000,1000,1000,1000,1000,1000,1000,800,800,800,,,,"
     "0,0,0,0,0,0,0,0,,,,"
-    "4096,8192,,12,,,close,,,,,,,,";
+    "4096,8192,,12,,,close,,,,,,,,,on,,,,";
 
 std::size_t column(std::string_view name) {
   const auto& cols = csv_columns();
@@ -291,6 +292,23 @@ TEST(CsvReporter, TreeRowsDescribeTheTreeAndCountInlineNodes) {
   EXPECT_EQ(row[column("inline_nodes")], "7");
   EXPECT_EQ(row[column("keys")], "");
   EXPECT_EQ(row[column("key_reorders")], "");
+}
+
+TEST(CsvReporter, CalibrationPinningAndLatencyRecordingFillTheirColumns) {
+  RunResult r = flood_result();
+  r.config.record_latency = false;
+  r.pinning = "p0:0 c0:1";
+  RunContext ctx = test_context();
+  ctx.calibrated = true;
+  ctx.floor_rtt_p50_ns = 180;
+  ctx.floor_rtt_p99_ns = 250.5;
+  ctx.bare_ring_items_per_s = 2.5e7;
+  const auto row = csv_values(ctx, r, "run-c");
+  EXPECT_EQ(row[column("latency_recording")], "off");
+  EXPECT_EQ(row[column("pinning")], "p0:0 c0:1");
+  EXPECT_EQ(row[column("floor_rtt_p50_ns")], "180");
+  EXPECT_EQ(row[column("floor_rtt_p99_ns")], "250.5");
+  EXPECT_EQ(row[column("bare_ring_items_per_s")], "25000000");
 }
 
 TEST(CsvReporter, KeyedRowsReportKeysAndReorders) {

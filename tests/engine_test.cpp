@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "harness/engine.hpp"
+#include "harness/pingpong.hpp"
 #include "harness/registry.hpp"
 #include "queues/all_queues.hpp"
 
@@ -553,6 +554,89 @@ TEST(EngineKeys, KeysAreDrawnFromTheConfiguredRange) {
     EXPECT_EQ(item_producer(it.id), 3u);
     EXPECT_EQ(item_seq(it.id), 12345u);
   }
+}
+
+// ---- Ping-pong, latency recording off, pinning ---------------------------------------------
+
+RunConfig pingpong(std::string queue, std::uint64_t trips) {
+  RunConfig cfg = flood(std::move(queue), 1, 1, trips);
+  cfg.workload = WorkloadKind::pingpong;
+  return cfg;
+}
+
+TEST(EnginePingpong, EveryItemMakesTheRoundTripOnceOnEveryKindOfQueue) {
+  const std::uint64_t trips = kItems / 10;
+  for (const auto* name : {"mutex_cv", "split_cv", "ring_spsc+spin", "ring_mpmc+park",
+                           "moodycamel+park", "ws_pool", "sharded:split_cv"}) {
+    const auto* e = default_registry().find(name);
+    ASSERT_NE(e, nullptr) << name;
+    const RunResult r = e->run(pingpong(name, trips));
+    EXPECT_EQ(r.verdict, Verdict::ok) << name << ": " << r.detail;
+    EXPECT_EQ(r.accepted, trips) << name;
+    EXPECT_EQ(r.consumed, trips) << name;
+    EXPECT_EQ(r.latency.count(), trips) << name << ": one round trip per item";
+    EXPECT_GT(r.latency.min(), 0) << name;
+    EXPECT_EQ(r.peak_depth, 1u) << name << ": one item in flight";
+    EXPECT_GT(r.throughput(), 0) << name;
+  }
+}
+
+TEST(EnginePingpong, ALostItemStallsTheRoundTripAndTheWatchdogSaysSo) {
+  // Every 1000th push vanishes: the client waits for an answer that never comes.
+  RunConfig cfg = pingpong("test_lossy", 5000);
+  cfg.stall_timeout = 300ms;
+  const RunResult r = run_pingpong<LossyQueue<Item>>(cfg);
+  EXPECT_EQ(r.verdict, Verdict::stalled) << r.detail;
+  EXPECT_NE(r.detail.find("no round trip"), std::string::npos) << r.detail;
+  EXPECT_EQ(r.consumed, 999u) << "the 1000th push was the lost one";
+}
+
+TEST(EnginePingpong, ADuplicatedItemFailsTheRun) {
+  // Every 1000th pop hands its item out twice: the server sees a sequence number again and the
+  // client gets an answer that is not the item it sent.
+  const RunResult r = run_pingpong<DuplicatingQueue<Item>>(pingpong("test_duplicating", 5000));
+  EXPECT_EQ(r.verdict, Verdict::failed) << r.detail;
+  EXPECT_GT(r.out_of_order, 0u) << r.detail;
+  EXPECT_FALSE(r.checksum_ok) << r.detail;
+}
+
+TEST(EngineLatencyOff, CountsAndVerifiesEverythingButRecordsNoLatency) {
+  for (const auto* name : {"split_cv", "ring_spsc+spin", "moodycamel+park"}) {
+    RunConfig cfg = flood(name, 1, 1);
+    cfg.record_latency = false;
+    const RunResult r = default_registry().find(name)->run(cfg);
+    EXPECT_EQ(r.verdict, Verdict::ok) << name << ": " << r.detail;
+    EXPECT_EQ(r.consumed, kItems) << name;
+    EXPECT_TRUE(r.checksum_ok) << name;
+    EXPECT_EQ(r.latency.count(), 0u) << name;
+    EXPECT_EQ(r.sojourn.count(), 0u) << name;
+    EXPECT_GT(r.elapsed_s, 0) << name << ": the end time is still taken";
+  }
+}
+
+TEST(EngineLatencyOff, StillCatchesLostItems) {
+  RunConfig cfg = flood("test_lossy", 2, 1);
+  cfg.record_latency = false;
+  const RunResult r = run_engine<LossyQueue<Item>, FloodSchedule>(cfg);
+  EXPECT_EQ(r.verdict, Verdict::failed);
+  EXPECT_EQ(r.lost, kItems / 1000) << r.detail;
+}
+
+TEST(EnginePin, PinnedRunsRecordTheirPlanAndPass) {
+  RunConfig cfg = flood("ring_mpmc+park", 2, 2);
+  cfg.pin = true;
+  const RunResult r = default_registry().find("ring_mpmc+park")->run(cfg);
+  EXPECT_EQ(r.verdict, Verdict::ok) << r.detail;
+  EXPECT_EQ(r.pinning, describe(plan_pinning(2, 2, allowed_cpus())));
+  EXPECT_NE(r.pinning.find("p1:"), std::string::npos) << r.pinning;
+  RunConfig pp = pingpong("ring_spsc+spin", 1000);
+  pp.pin = true;
+  const RunResult q = default_registry().find("ring_spsc+spin")->run(pp);
+  EXPECT_EQ(q.verdict, Verdict::ok) << q.detail;
+  EXPECT_EQ(q.pinning, describe(plan_pinning(1, 1, allowed_cpus())));
+  const RunResult u =
+      default_registry().find("ring_spsc+spin")->run(pingpong("ring_spsc+spin", 1000));
+  EXPECT_TRUE(u.pinning.empty()) << "unpinned is the default";
 }
 
 }  // namespace

@@ -1,0 +1,255 @@
+// The pingpong workload: a queue's latency floor. Two threads and two queues of the same type
+// with one item in flight: the client pushes an item into `ping` and waits for it on `pong`; the
+// server pops it from `ping`, does the configured work and pushes it into `pong`. Each round trip
+// is two hand-offs, each one a cache-line transfer between the cores at best, and is timed by the
+// client: one clock read per round trip (the end of one is the start of the next), so a sample
+// includes one clock read (its cost is in the context columns; `qbench calibrate` measures the
+// bare atomic round trip the same way).
+//
+// Closed loop on purpose: the next item leaves when the previous one is back, so there is no
+// intended-time schedule to fall behind (no coordinated omission to correct): the latency
+// columns are the round-trip distribution, the throughput is round trips per second.
+//
+// Verification: the server checks that items arrive in sequence; the client that each one comes
+// back unchanged. The run ends after --items round trips or the duration; a stall is detected by
+// the controller (no round trip for --stall-timeout), which closes both queues.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <latch>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "harness/affinity.hpp"
+#include "harness/engine.hpp"
+#include "harness/run_config.hpp"
+#include "harness/system_info.hpp"
+#include "queues/concept.hpp"
+#include "results/histogram.hpp"
+#include "results/run_result.hpp"
+#include "workloads/service.hpp"
+
+namespace qb {
+
+namespace pingpong_detail {
+
+template <class Q>
+struct State {
+  explicit State(const RunConfig& c)
+      : cfg(c),
+        ping(QueueOptions{.capacity = c.capacity, .producers = 1, .consumers = 1}),
+        pong(QueueOptions{.capacity = c.capacity, .producers = 1, .consumers = 1}) {}
+  RunConfig cfg;
+  Q ping;
+  Q pong;
+  std::latch start{3};
+  std::atomic<std::int64_t> t0{0};
+  std::atomic<bool> stop{false};
+  PinPlan pin;
+  std::atomic<bool> pin_failed{false};
+  // Client (its own line): round trips done, published for the controller.
+  alignas(detail::cache_line) std::atomic<std::uint64_t> trips{0};
+  std::atomic<bool> client_done{false};
+  std::uint64_t sent = 0;
+  std::uint64_t mismatched = 0;
+  std::int64_t client_exit_ns = 0;
+  std::int64_t last_trip_ns = 0;
+  Histogram rtt;
+  CpuUsage client_cpu;
+  // Server (its own line).
+  alignas(detail::cache_line) std::atomic<bool> server_done{false};
+  std::uint64_t served = 0;
+  std::uint64_t out_of_order = 0;
+  std::int64_t server_exit_ns = 0;
+  CpuUsage server_cpu;
+};
+
+template <class Q>
+void client_loop(State<Q>& s) {
+  const RunConfig& cfg = s.cfg;
+  auto out = producer_handle(s.ping, 0);
+  auto back = consumer_handle(s.pong, 0);
+  engine_detail::pin_worker(s, s.pin.producer_cpu, 0);
+  s.start.arrive_and_wait();
+  const std::int64_t t0 = s.t0.load(std::memory_order_relaxed);
+  const std::int64_t end = cfg.items ? INT64_MAX : t0 + cfg.duration.count();
+  const std::uint64_t quota = cfg.items ? cfg.items : item_seq_mask;
+  engine_detail::spin_until_ns(t0);
+  const CpuUsage cpu0 = thread_cpu();
+  std::int64_t t = now_ns();
+  std::uint64_t seq = 0;
+  for (; seq < quota && t < end; ++seq) {
+    if (s.stop.load(std::memory_order_relaxed)) break;
+    const Item item{make_item_id(0, 0, seq), t, t};
+    if (out.push(item, forever) != QueueStatus::ok) break;
+    s.sent = seq + 1;
+    Item answer;
+    if (back.pop(answer, forever) != QueueStatus::ok) break;
+    const std::int64_t t1 = now_ns();
+    s.rtt.record(t1 - t);
+    if (answer.id != item.id) ++s.mismatched;
+    t = t1;
+    s.last_trip_ns = t1;
+    // relaxed: a progress counter for the controller's watchdog; nothing is read through it.
+    s.trips.store(seq + 1, std::memory_order_relaxed);
+  }
+  s.client_cpu = thread_cpu() - cpu0;
+  s.client_exit_ns = now_ns();
+  s.ping.close();  // the server drains nothing more and sees closed
+  // release: the controller's acquire load of client_done sees every field written above.
+  s.client_done.store(true, std::memory_order_release);
+}
+
+template <class Q>
+void server_loop(State<Q>& s) {
+  const RunConfig& cfg = s.cfg;
+  auto in = consumer_handle(s.ping, 0);
+  auto out = producer_handle(s.pong, 0);
+  ServiceTime service(cfg.service, cfg.service_time.count(), cfg.service_mode, cfg.seed * 7919);
+  const bool serve = cfg.service != ServiceDist::none;
+  engine_detail::pin_worker(s, s.pin.consumer_cpu, 0);
+  s.start.arrive_and_wait();
+  engine_detail::spin_until_ns(s.t0.load(std::memory_order_relaxed));
+  const CpuUsage cpu0 = thread_cpu();
+  std::uint64_t n = 0;
+  Item item;
+  while (in.pop(item, forever) == QueueStatus::ok) {
+    if (item_seq(item.id) != n) ++s.out_of_order;
+    if (serve) service.serve();
+    if (out.push(item, forever) != QueueStatus::ok) break;
+    ++n;
+  }
+  s.served = n;
+  s.server_cpu = thread_cpu() - cpu0;
+  s.server_exit_ns = now_ns();
+  // release: the controller's acquire load of server_done sees every field written above.
+  s.server_done.store(true, std::memory_order_release);
+}
+
+}  // namespace pingpong_detail
+
+template <class Q>
+RunResult run_pingpong(const RunConfig& cfg) {
+  using namespace pingpong_detail;
+  RunResult r;
+  r.config = cfg;
+  r.traits = Q::traits;
+  r.oversubscribed = 2 > online_cores();
+  auto shared = std::make_shared<State<Q>>(cfg);
+  State<Q>& s = *shared;
+  if (cfg.pin) {
+    s.pin = plan_pinning(1, 1, allowed_cpus());
+    r.pinning = describe(s.pin);
+  }
+  r.rss_before = current_rss_bytes();
+  const bool peak_reset = reset_peak_rss();
+  std::thread server([shared] { server_loop(*shared); });
+  std::thread client([shared] { client_loop(*shared); });
+  const std::int64_t t0 = now_ns() + 2'000'000;
+  s.t0.store(t0, std::memory_order_relaxed);
+  s.start.arrive_and_wait();
+
+  // The controller: progress watchdog and interrupts. Both queues are closed to end the run.
+  const std::int64_t interval = std::max<std::int64_t>(cfg.sample_interval.count(), 1'000'000);
+  const std::int64_t stall_ns = cfg.stall_timeout.count();
+  std::uint64_t last_trips = 0;
+  std::int64_t last_progress = t0;
+  auto abort_run = [&](Verdict v, std::string why) {
+    r.verdict = v;
+    r.detail = std::move(why);
+    s.stop.store(true, std::memory_order_relaxed);
+    s.ping.close();
+    s.pong.close();
+  };
+  for (std::int64_t tick = t0 + interval;; tick += interval) {
+    engine_detail::sleep_until_ns(tick);
+    const std::int64_t now = now_ns();
+    if (s.client_done.load(std::memory_order_acquire)) {
+      s.pong.close();  // nothing more will be answered; a server blocked in push returns
+      if (s.server_done.load(std::memory_order_acquire)) break;
+    }
+    const std::uint64_t trips = s.trips.load(std::memory_order_relaxed);
+    if (trips != last_trips) {
+      last_trips = trips;
+      last_progress = now;
+    } else if (r.verdict == Verdict::ok && now - last_progress > stall_ns) {
+      abort_run(Verdict::stalled, "no round trip for " + std::to_string(stall_ns / 1'000'000) +
+                                      " ms after " + std::to_string(trips) + " round trips");
+      last_progress = now;
+    } else if (r.verdict != Verdict::ok && now - last_progress > 2'000'000'000) {
+      break;  // closed, and still not back: abandon the threads below
+    }
+    if (r.verdict == Verdict::ok && g_interrupted.load(std::memory_order_relaxed)) {
+      abort_run(Verdict::interrupted, "interrupted by a signal");
+      last_progress = now;
+    }
+  }
+
+  // Join what finished; a thread that never returns from a broken queue is detached.
+  bool leaked = false;
+  std::thread* threads[2] = {&server, &client};
+  std::atomic<bool>* done[2] = {&s.server_done, &s.client_done};
+  for (int i = 0; i < 2; ++i) {
+    const std::int64_t give_up = now_ns() + 2'000'000'000;
+    while (!done[i]->load(std::memory_order_acquire) && now_ns() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (done[i]->load(std::memory_order_acquire)) {
+      threads[i]->join();
+    } else {
+      threads[i]->detach();
+      leaked = true;
+    }
+  }
+  if (leaked) {
+    if (r.verdict == Verdict::ok) r.verdict = Verdict::stalled;
+    r.detail += (r.detail.empty() ? "" : "; ") +
+                std::string("threads that never returned from the queue were abandoned");
+    return r;
+  }
+
+  const std::uint64_t trips = s.trips.load(std::memory_order_relaxed);
+  r.offered = s.sent;
+  r.accepted = s.sent;
+  r.consumed = trips;
+  r.latency = s.rtt;
+  r.cpu_producers = s.client_cpu;
+  r.cpu_consumers = s.server_cpu;
+  r.elapsed_s = static_cast<double>(std::max(s.last_trip_ns, t0) - t0) * 1e-9;
+  r.produce_s = static_cast<double>(s.client_exit_ns - t0) * 1e-9;
+  r.span_s = static_cast<double>(std::max(s.client_exit_ns, s.server_exit_ns) - t0) * 1e-9;
+  r.drain_s = std::max(0.0, r.span_s - r.produce_s);
+  r.peak_depth = 1;
+  r.rss_after = current_rss_bytes();
+  if (peak_reset) r.peak_rss = peak_rss_bytes();
+  r.out_of_order = s.out_of_order;
+
+  if (r.verdict == Verdict::ok) {
+    std::string why;
+    // Every item sent came back, once: the server served what the client sent, and the client
+    // got as many answers (a last item can be in flight only when the run was ended early).
+    if (s.served != s.sent || trips != s.sent) {
+      if (trips < s.sent) r.lost = s.sent - trips;
+      if (s.served > s.sent) r.duplicated = s.served - s.sent;
+      why += "sent " + std::to_string(s.sent) + ", served " + std::to_string(s.served) +
+             ", answered " + std::to_string(trips) + "; ";
+    }
+    if (s.mismatched) {
+      r.checksum_ok = false;
+      why += std::to_string(s.mismatched) + " answers were not the item sent; ";
+    }
+    if (s.out_of_order) why += std::to_string(s.out_of_order) + " items out of order; ";
+    if (s.pin_failed.load(std::memory_order_relaxed))
+      why += "a thread could not be pinned to its CPU (" + r.pinning + "); ";
+    if (!why.empty()) {
+      why.resize(why.size() - 2);
+      r.verdict = Verdict::failed;
+      r.detail = why;
+    }
+  }
+  return r;
+}
+
+}  // namespace qb

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The floor and the peers (issue 7): our rings against the libraries users pick instead, pinned
+# 1 producer / 1 consumer, all queues in one qbench invocation: flood throughput with latency
+# recording on and off (the harness's own cost), the pingpong round trip, and this machine's
+# floor (--calibrate). Then the target table (scripts/targets.py) and the figures (plot.py).
+#   scripts/floor.sh [OUT_DIR]       default: results/floor/<UTC stamp>
+# Takes about 6 minutes on a 2-core machine; run it on a quiet one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh --plots
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build/release -j "$(nproc)" --target qbench
+
+dir=${1:-results/floor/$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$dir"
+queues=ring_spsc+spin,boost_spsc+spin,atomic_queue_spsc+spin,ring_mpmc+spin,boost_lockfree+spin
+queues+=,moodycamel+spin,tbb_bounded,atomic_queue+spin
+
+# --latency off applies to flood only: the pingpong/off combinations are skipped (listed).
+build/release/qbench run --queue "$queues" --workload flood,pingpong --items 2M \
+  --latency on,off --pin --calibrate --reps 10 --warmup 1 --out "$dir/results.csv" --overwrite \
+  2> >(grep -v "^qbench: skipped .*pingpong" >&2)
+
+/usr/bin/python3 scripts/targets.py "$dir/results.csv" --out "$dir/targets.md"
+/usr/bin/python3 scripts/plot.py "$dir/results.csv" --out "$dir/figures" >/dev/null
+echo
+echo "CSV:     $dir/results.csv"
+echo "targets: $dir/targets.md"
+echo "figures: $dir/figures/ ($(ls "$dir/figures" | wc -l) PNG files)"
