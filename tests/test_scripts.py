@@ -401,6 +401,80 @@ class FixtureFiguresTest(ScriptTestCase):
 QBENCH_BIN = os.environ.get("QBENCH_BIN", "")
 
 
+class TargetsTest(unittest.TestCase):
+    """scripts/targets.py: the issue-7 target table, computed from medians of a CSV."""
+
+    COLUMNS = ["queue", "workload", "verdict", "rep", "throughput_per_s", "latency_p50_ns",
+               "latency_recording", "floor_rtt_p50_ns", "pinning", "producers", "consumers"]
+
+    def rows(self, spsc_thr=10e6, mpmc_pp=300.0):
+        # (queue, flood on, flood off, pingpong p50), three reps each, the middle rep the median.
+        table = [("ring_spsc+spin", spsc_thr, spsc_thr * 1.05, 250.0),
+                 ("boost_spsc+spin", 8e6, 8.2e6, 260.0),
+                 ("atomic_queue_spsc+spin", 9e6, 9.1e6, 255.0),
+                 ("ring_mpmc+spin", 12e6, 14e6, mpmc_pp),
+                 ("boost_lockfree+spin", 3e6, 3.1e6, 320.0),
+                 ("moodycamel+spin", 6e6, 6.1e6, 310.0),
+                 ("tbb_bounded", 4e6, 4.1e6, 900.0),
+                 ("atomic_queue+spin", 12.5e6, 13e6, 290.0)]
+        out = []
+        for q, on, off, pp in table:
+            for rep, f in enumerate((0.5, 1.0, 2.0)):
+                base = {"queue": q, "verdict": "ok", "rep": str(rep), "floor_rtt_p50_ns": "240",
+                        "pinning": "p0:0 c0:1", "producers": "1", "consumers": "1"}
+                out.append(dict(base, workload="flood", latency_recording="on",
+                                throughput_per_s=str(on * f), latency_p50_ns="1000"))
+                out.append(dict(base, workload="flood", latency_recording="off",
+                                throughput_per_s=str(off * f), latency_p50_ns=""))
+                out.append(dict(base, workload="pingpong", latency_recording="on",
+                                throughput_per_s="1", latency_p50_ns=str(pp * f)))
+        out.append(dict(out[0], verdict="failed", throughput_per_s="1e12"))  # never counted
+        return out
+
+    def run_targets(self, rows):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "r.csv")
+            with open(path, "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=self.COLUMNS)
+                w.writeheader()
+                w.writerows(rows)
+            p = subprocess.run([PYTHON, os.path.join(SCRIPTS, "targets.py"), path,
+                                "--out", os.path.join(d, "t.md")], capture_output=True,
+                               text=True, timeout=SCRIPT_TIMEOUT_S)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(d, "t.md")) as f:
+                self.assertEqual(f.read(), p.stdout)
+            return p.stdout
+
+    def test_every_target_met_with_its_numbers(self):
+        text = self.run_targets(self.rows())
+        self.assertIn("Medians of 3 repetitions", text)
+        self.assertIn("| ring_spsc+spin | 10.00M/s | 10.50M/s | 4.8% | 250 ns |", text)
+        self.assertIn("ring_spsc+spin 10.00M/s / boost_spsc+spin 8.00M/s = 1.25x", text)
+        self.assertIn("ring_mpmc+spin 12.00M/s / atomic_queue+spin 12.50M/s = 0.96x "
+                      "(target >= 0.9x) | met", text)
+        self.assertIn("ring_spsc+spin 250 ns / floor 240 ns = 1.04x", text)
+        self.assertIn("worst: ring_mpmc+spin 14.3% | **missed**", text)
+        self.assertIn("12 of 13 targets met.", text)
+
+    def test_a_slower_ring_misses_and_says_by_how_much(self):
+        text = self.run_targets(self.rows(spsc_thr=7e6, mpmc_pp=400.0))
+        self.assertIn("ring_spsc+spin 7.00M/s / boost_spsc+spin 8.00M/s = 0.88x "
+                      "(target >= 1x) | **missed**", text)
+        self.assertIn("ring_mpmc+spin 400 ns / atomic_queue+spin 290 ns = 1.38x "
+                      "(target <= 1.1x) | **missed**", text)
+
+    def test_not_a_results_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "x.csv")
+            with open(path, "w") as f:
+                f.write("a,b\n1,2\n")
+            p = subprocess.run([PYTHON, os.path.join(SCRIPTS, "targets.py"), path],
+                               capture_output=True, text=True, timeout=SCRIPT_TIMEOUT_S)
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("missing", p.stderr)
+
+
 @unittest.skipUnless(QBENCH_BIN, "QBENCH_BIN is not set: set it to a qbench binary "
                                  "(e.g. build/release/qbench) to run the end-to-end test")
 @NEEDS_MATPLOTLIB
