@@ -17,6 +17,7 @@
 
 #include "results/csv.hpp"
 #include "tests/file_support.hpp"
+#include "tests/qbench_process.hpp"
 
 #ifndef QBENCH_BIN
 #error "QBENCH_BIN must name the qbench executable"
@@ -25,16 +26,12 @@
 namespace {
 
 namespace fs = std::filesystem;
+using qb::test::describe;
 using qb::test::lines_of;
+using qb::test::Outcome;
 using qb::test::shell_quote;
 using qb::test::slurp;
 using qb::test::write_file;
-
-struct Outcome {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
 
 // A parsed results file: the header and the rows, by column name.
 struct Csv {
@@ -51,43 +48,9 @@ struct Csv {
   }
 };
 
-class QbenchCli : public ::testing::Test {
+class QbenchCli : public qb::test::QbenchProcess {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/qb_cli_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    dir_ = root_ / "work";  // where qbench may write; stdout/stderr captures live in root_
-    fs::create_directory(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-
-  // Runs qbench with `args` in dir_ (bounded by `timeout`, so a hang fails instead of blocking).
-  Outcome qbench(const std::vector<std::string>& args) const {
-    // Appends only (GCC 12 warns falsely, -Wrestrict, on `" " + std::string` here).
-    std::string cmd = "cd ";
-    cmd += shell_quote(dir_);
-    cmd += " && timeout -k 5 60 ";
-    cmd += shell_quote(QBENCH_BIN);
-    for (const auto& a : args) {
-      cmd += ' ';
-      cmd += shell_quote(a);
-    }
-    cmd += " >";
-    cmd += shell_quote(root_ / "stdout");
-    cmd += " 2>";
-    cmd += shell_quote(root_ / "stderr");
-    cmd += " </dev/null";
-    const int status = std::system(cmd.c_str());
-    Outcome o;
-    o.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    o.out = slurp(root_ / "stdout");
-    o.err = slurp(root_ / "stderr");
-    return o;
-  }
+  Outcome qbench(const std::vector<std::string>& args) const { return run(QBENCH_BIN, args, 60); }
 
   [[nodiscard]] Csv read_csv(const fs::path& p) const {
     Csv c;
@@ -103,22 +66,7 @@ class QbenchCli : public ::testing::Test {
     }
     return c;
   }
-
-  [[nodiscard]] std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir_))
-      names.push_back(e.path().filename());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
-  fs::path root_;
-  fs::path dir_;
 };
-
-std::string describe(const Outcome& o) {
-  return "exit " + std::to_string(o.code) + "\n--- stderr:\n" + o.err + "--- stdout:\n" + o.out;
-}
 
 // ---- Bad input: exit 2, one line on stderr naming the flag, nothing written -----------------
 
