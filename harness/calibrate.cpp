@@ -241,7 +241,7 @@ Calibration calibrate(const CalibrateOptions& o) {
   c.ring_items = o.ring_items;
   c.ring_capacity = o.ring_capacity;
   // The same measurement as the run context's clock_cost_ns (median of batches of reads).
-  c.clock_read_ns = gather_context().clock_cost_ns;
+  c.clock_read_ns = measure_clock_cost_ns();
 
   Placement p = place(o);
   RoundTrips rt;

@@ -235,6 +235,21 @@ struct Shared {
   std::atomic<bool> pin_failed{false};
 };
 
+// Joins `t` once its owner has set `done`, waiting up to 2 s; a thread that never returns (a
+// broken queue ignoring close) is detached instead, still holding its reference to the shared
+// state. False when it was abandoned.
+inline bool join_or_abandon(std::thread& t, const std::atomic<bool>& done) {
+  const std::int64_t give_up = now_ns() + 2'000'000'000;
+  while (!done.load(std::memory_order_acquire) && now_ns() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (done.load(std::memory_order_acquire)) {
+    t.join();
+    return true;
+  }
+  t.detach();
+  return false;
+}
+
 // Pins the calling worker to its CPU of the plan (--pin); a refusal fails the run afterwards.
 template <class S>
 void pin_worker(S& s, const std::vector<unsigned>& cpus, std::size_t index) {
@@ -714,16 +729,7 @@ RunResult run_engine(const RunConfig& cfg) {
   for (std::size_t i = 0; i < threads.size(); ++i) {
     const bool is_consumer = i < cfg.consumers;
     auto& done = is_consumer ? s.consumers[i].done : s.producers[i - cfg.consumers].done;
-    const std::int64_t give_up = now_ns() + 2'000'000'000;
-    while (!done.load(std::memory_order_acquire) && now_ns() < give_up) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    if (done.load(std::memory_order_acquire)) {
-      threads[i].join();
-    } else {
-      threads[i].detach();
-      leaked = true;
-    }
+    if (!join_or_abandon(threads[i], done)) leaked = true;
   }
   if (leaked) {
     if (r.verdict == Verdict::ok) r.verdict = Verdict::stalled;

@@ -189,21 +189,9 @@ RunResult run_pingpong(const RunConfig& cfg) {
   }
 
   // Join what finished; a thread that never returns from a broken queue is detached.
-  bool leaked = false;
-  std::thread* threads[2] = {&server, &client};
-  std::atomic<bool>* done[2] = {&s.server_done, &s.client_done};
-  for (int i = 0; i < 2; ++i) {
-    const std::int64_t give_up = now_ns() + 2'000'000'000;
-    while (!done[i]->load(std::memory_order_acquire) && now_ns() < give_up)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (done[i]->load(std::memory_order_acquire)) {
-      threads[i]->join();
-    } else {
-      threads[i]->detach();
-      leaked = true;
-    }
-  }
-  if (leaked) {
+  const bool server_back = engine_detail::join_or_abandon(server, s.server_done);
+  const bool client_back = engine_detail::join_or_abandon(client, s.client_done);
+  if (!server_back || !client_back) {
     if (r.verdict == Verdict::ok) r.verdict = Verdict::stalled;
     r.detail += (r.detail.empty() ? "" : "; ") +
                 std::string("threads that never returned from the queue were abandoned");

@@ -73,6 +73,17 @@ std::string cpu_model() {
   return "unknown";
 }
 
+}  // namespace
+
+std::string utc_now(const char* fmt) {
+  const std::time_t t = std::time(nullptr);
+  char buf[64];
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, fmt, &tm);
+  return buf;
+}
+
 double measure_clock_cost_ns() {
   // The median of a few batches, so that one preemption does not decide it.
   std::vector<double> per_read;
@@ -88,17 +99,6 @@ double measure_clock_cost_ns() {
   }
   std::sort(per_read.begin(), per_read.end());
   return per_read[per_read.size() / 2];
-}
-
-}  // namespace
-
-std::string utc_now(const char* fmt) {
-  const std::time_t t = std::time(nullptr);
-  char buf[64];
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, fmt, &tm);
-  return buf;
 }
 
 RunContext gather_context() {
