@@ -45,8 +45,8 @@
 #include <string>
 #include <thread>
 
+#include "core/item.hpp"  // qb::Item: the item every qbench run pushes
 #include "harness/build_info.hpp"
-#include "harness/engine.hpp"  // qb::Item: the item every qbench run pushes
 #include "queues/all_queues.hpp"
 #include "queues/detail/spin.hpp"
 

@@ -8,11 +8,11 @@
 #include <optional>
 #include <thread>
 
+#include "core/item.hpp"
+#include "core/units.hpp"
 #include "harness/affinity.hpp"
 #include "harness/cli.hpp"
-#include "harness/engine.hpp"  // qb::Item
 #include "harness/system_info.hpp"
-#include "harness/units.hpp"
 #include "queues/detail/spin.hpp"
 #include "queues/ring_spsc.hpp"
 #include "results/csv.hpp"

@@ -14,7 +14,7 @@
 #include "harness/build_info.hpp"
 #include "harness/calibrate.hpp"
 #include "harness/system_info.hpp"
-#include "harness/units.hpp"
+#include "core/units.hpp"
 #include "results/console.hpp"
 #include "results/csv.hpp"
 #include "results/hgrm.hpp"

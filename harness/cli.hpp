@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "harness/registry.hpp"
-#include "harness/run_config.hpp"
+#include "core/run_config.hpp"
 #include "results/run_result.hpp"
 
 namespace qb::cli {

@@ -3,7 +3,7 @@
 #include <optional>
 
 #include "harness/cli.hpp"
-#include "harness/units.hpp"
+#include "core/units.hpp"
 #include "results/compare.hpp"
 #include "results/csv_reader.hpp"
 

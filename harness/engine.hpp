@@ -29,8 +29,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/item.hpp"
+#include "core/run_config.hpp"
 #include "harness/affinity.hpp"
-#include "harness/run_config.hpp"
 #include "harness/system_info.hpp"
 #include "queues/concept.hpp"
 #include "queues/detail/spin.hpp"
@@ -40,79 +41,6 @@
 #include "workloads/service.hpp"
 
 namespace qb {
-
-// The item every run pushes: 24 bytes, trivially copyable.
-struct Item {
-  std::uint64_t id;          // see the layouts below
-  std::int64_t intended_ns;  // when the schedule meant to send it (tree children: when spawned)
-  std::int64_t pushed_ns;    // when the producer called push
-};
-static_assert(std::is_trivially_copyable_v<Item> && sizeof(Item) == 24);
-
-// Item ids. Plain items: producer (8 bits) | key (16 bits) | sequence number (40 bits).
-// Tree nodes: producer (8 bits) | root number (32 bits) | node (24 bits), nodes numbered in
-// heap order (node n's children are n*fanout+1 ... n*fanout+fanout).
-inline constexpr int item_seq_bits = 40;
-inline constexpr int item_key_bits = 16;
-inline constexpr int item_producer_shift = 56;
-inline constexpr int tree_node_bits = 24;
-inline constexpr std::uint64_t item_seq_mask = (std::uint64_t{1} << item_seq_bits) - 1;
-inline constexpr std::uint64_t max_keys = std::uint64_t{1} << item_key_bits;
-inline constexpr std::uint64_t max_tree_nodes = std::uint64_t{1} << tree_node_bits;
-
-constexpr std::uint64_t make_item_id(std::uint64_t producer, std::uint64_t key,
-                                     std::uint64_t seq) noexcept {
-  return producer << item_producer_shift | key << item_seq_bits | seq;
-}
-constexpr std::uint64_t item_producer(std::uint64_t id) noexcept {
-  return id >> item_producer_shift;
-}
-constexpr std::uint64_t item_key(std::uint64_t id) noexcept {
-  return (id >> item_seq_bits) & (max_keys - 1);
-}
-constexpr std::uint64_t item_seq(std::uint64_t id) noexcept {
-  return id & item_seq_mask;
-}
-// Poison pills (Shutdown::poison): producer 255 at sequence 2^40-1, never reached by a real
-// item (nor by a tree node: no tree has exactly 2^24 nodes). Pill i carries key i, so that a
-// queue routing by key (sharded mailboxes) delivers one pill to every consumer.
-constexpr std::uint64_t poison_pill(std::uint64_t i) noexcept {
-  return make_item_id(255, i % max_keys, item_seq_mask);
-}
-constexpr bool is_poison(std::uint64_t id) noexcept {
-  return (id | ((max_keys - 1) << item_seq_bits)) == ~std::uint64_t{0};
-}
-constexpr std::uint64_t make_tree_id(std::uint64_t producer, std::uint64_t root,
-                                     std::uint64_t node) noexcept {
-  return producer << item_producer_shift | root << tree_node_bits | node;
-}
-constexpr std::uint64_t tree_node(std::uint64_t id) noexcept {
-  return id & (max_tree_nodes - 1);
-}
-
-// The key a sharded queue routes by (queues/sharded.hpp finds it by argument-dependent lookup).
-constexpr std::uint64_t shard_key(const Item& item) noexcept {
-  return item_key(item.id);
-}
-
-// A 64-bit mix (splitmix64's finalizer): the checksum adds mix(id) over items, so a lost item
-// and a duplicated one do not cancel out.
-constexpr std::uint64_t mix_id(std::uint64_t x) noexcept {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-
-// The checksum of every node of the tree whose root has id `root_id` (nodes 0 .. nodes-1).
-inline std::uint64_t tree_checksum(std::uint64_t root_id, std::uint64_t nodes) noexcept {
-  std::uint64_t sum = 0;
-  for (std::uint64_t n = 0; n < nodes; ++n)
-    sum += mix_id(root_id | n);
-  return sum;
-}
 
 // Set from the SIGINT/SIGTERM handler; the controller ends the current run when it sees it.
 inline std::atomic<bool> g_interrupted{false};

@@ -25,7 +25,7 @@
 
 #include "harness/affinity.hpp"
 #include "harness/engine.hpp"
-#include "harness/run_config.hpp"
+#include "core/run_config.hpp"
 #include "harness/system_info.hpp"
 #include "queues/concept.hpp"
 #include "results/histogram.hpp"

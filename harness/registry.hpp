@@ -8,7 +8,7 @@
 
 #include "harness/engine.hpp"
 #include "harness/pingpong.hpp"
-#include "harness/run_config.hpp"
+#include "core/run_config.hpp"
 #include "queues/concept.hpp"
 #include "results/run_result.hpp"
 

@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "harness/system_info.hpp"
-#include "harness/units.hpp"
+#include "core/units.hpp"
 
 #ifndef QB_SOURCE_DIR
 #define QB_SOURCE_DIR "."

@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "core/records.hpp"
 #include "results/context.hpp"
-#include "results/run_result.hpp"
 
 namespace qb {
 

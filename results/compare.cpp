@@ -9,7 +9,7 @@
 #include <set>
 #include <utility>
 
-#include "harness/units.hpp"
+#include "core/units.hpp"
 #include "results/csv.hpp"
 
 namespace qb {

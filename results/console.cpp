@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <string>
 
-#include "harness/units.hpp"
+#include "core/units.hpp"
 
 namespace qb {
 namespace {

@@ -8,45 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "harness/run_config.hpp"
+#include "core/records.hpp"
+#include "core/run_config.hpp"
 #include "queues/concept.hpp"
 #include "results/histogram.hpp"
 
 namespace qb {
-
-enum class Verdict { ok, failed, stalled, memory_cap, interrupted };
-
-constexpr std::string_view to_string(Verdict v) {
-  switch (v) {
-    case Verdict::ok:
-      return "ok";
-    case Verdict::failed:
-      return "failed";
-    case Verdict::stalled:
-      return "stalled";
-    case Verdict::memory_cap:
-      return "memory_cap";
-    case Verdict::interrupted:
-      return "interrupted";
-  }
-  return "?";
-}
-
-// CPU time and context switches (getrusage RUSAGE_THREAD deltas, summed over threads).
-struct CpuUsage {
-  double user_s = 0;
-  double sys_s = 0;
-  std::uint64_t voluntary_switches = 0;
-  std::uint64_t involuntary_switches = 0;
-  [[nodiscard]] double total_s() const { return user_s + sys_s; }
-  CpuUsage& operator+=(const CpuUsage& o) {
-    user_s += o.user_s;
-    sys_s += o.sys_s;
-    voluntary_switches += o.voluntary_switches;
-    involuntary_switches += o.involuntary_switches;
-    return *this;
-  }
-};
 
 // One sampler tick (DESIGN.md section 5): written as the time-series CSV.
 struct Sample {

@@ -1,6 +1,6 @@
-// Tests of harness/units.hpp: the command line's number, rate, duration and size parsers, the
+// Tests of core/units.hpp: the command line's number, rate, duration and size parsers, the
 // list splitter and the formatting helpers.
-#include "harness/units.hpp"
+#include "core/units.hpp"
 
 #include <gtest/gtest.h>
 

@@ -32,13 +32,9 @@
 #include <cstdint>
 #include <stdexcept>
 
-namespace qb {
+#include "core/kinds.hpp"
 
-// Gaps between consecutive arrivals of one producer.
-enum class Gaps {
-  fixed,        // every gap is exactly 1/rate (a metronome)
-  exponential,  // gaps ~ Exp(rate): Poisson arrivals, the classic open-system model
-};
+namespace qb {
 
 // splitmix64 (Steele, Lea, Flood 2014; Vigna's reference code): advances `state` and returns
 // the next output. Used to expand one seed into xoshiro's 256-bit state.

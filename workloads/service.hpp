@@ -20,16 +20,14 @@
 #include <cmath>
 #include <cstdint>
 
-#include "schedule.hpp"
+#include "core/kinds.hpp"
+#include "workloads/schedule.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
 
 namespace qb {
-
-enum class ServiceDist { none, fixed, exponential };
-enum class ServiceMode { spin, sleep };
 
 class ServiceTime {
  public:

@@ -1,4 +1,4 @@
-#include "harness/units.hpp"
+#include "core/units.hpp"
 
 #include <cctype>
 #include <charconv>

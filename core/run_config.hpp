@@ -8,87 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "workloads/schedule.hpp"
-#include "workloads/service.hpp"
+#include "core/kinds.hpp"
 
 namespace qb {
-
-// tree: fork/join work. Producers flood roots; consuming a node spawns `fanout` children down to
-// `depth`, pushed back by the consumer (ws_pool: into the worker's own deque).
-// pingpong: one client and one server thread, two queues, one item in flight; the latency is the
-// round trip (harness/pingpong.hpp).
-enum class WorkloadKind { steady, burst, flood, tree, pingpong };
-enum class Backpressure { block, timeout, drop };
-// How consumers learn that the run is over, once every producer is done.
-enum class Shutdown {
-  close,   // queue.close(): consumers drain what is left, then pop returns closed
-  poison,  // one poison pill per consumer pushed after the last item; a consumer stops at its pill
-  poll,    // a stop flag, checked by consumers between timed pops (poll_interval)
-};
-constexpr std::string_view to_string(Shutdown s) {
-  switch (s) {
-    case Shutdown::close:
-      return "close";
-    case Shutdown::poison:
-      return "poison";
-    case Shutdown::poll:
-      return "poll";
-  }
-  return "?";
-}
-
-// How paced producers wait for the next intended send time.
-enum class Pacing {
-  sleep,  // clock_nanosleep to the intended time: cheap, sends 30-50 us late on a VM (as lag)
-  spin,   // sleep, then spin the last 60 us: precise, but keeps a core busy at high rates
-};
-
-constexpr std::string_view to_string(WorkloadKind w) {
-  switch (w) {
-    case WorkloadKind::steady:
-      return "steady";
-    case WorkloadKind::burst:
-      return "burst";
-    case WorkloadKind::flood:
-      return "flood";
-    case WorkloadKind::tree:
-      return "tree";
-    case WorkloadKind::pingpong:
-      return "pingpong";
-  }
-  return "?";
-}
-constexpr std::string_view to_string(Backpressure b) {
-  switch (b) {
-    case Backpressure::block:
-      return "block";
-    case Backpressure::timeout:
-      return "timeout";
-    case Backpressure::drop:
-      return "drop";
-  }
-  return "?";
-}
-constexpr std::string_view to_string(Pacing p) {
-  return p == Pacing::sleep ? "sleep" : "spin";
-}
-constexpr std::string_view to_string(Gaps g) {
-  return g == Gaps::fixed ? "fixed" : "exponential";
-}
-constexpr std::string_view to_string(ServiceDist d) {
-  switch (d) {
-    case ServiceDist::none:
-      return "none";
-    case ServiceDist::fixed:
-      return "fixed";
-    case ServiceDist::exponential:
-      return "exponential";
-  }
-  return "?";
-}
-constexpr std::string_view to_string(ServiceMode m) {
-  return m == ServiceMode::spin ? "spin" : "sleep";
-}
 
 struct RunConfig {
   std::string queue;
