@@ -1,11 +1,13 @@
 // The run engine: drives one queue with one workload and measures what happens.
 //
-// Threads: P producers and C consumers start together (a latch, then a common start time a
-// little in the future); the calling thread is the controller: it samples depth and RSS on a
-// fixed tick, closes the queue once every producer is done, and watches for stalls, the memory
-// cap and Ctrl-C. Per-item loops are templates per queue and schedule: no virtual call, no
-// std::function, no allocation per item. Per-thread state lives in cache-line-aligned slots
-// written only by their owner; the controller reads counters published with relaxed stores.
+// Threads: P producers and C consumers meet at a StartLine and start together at a common time
+// a little in the future; the calling thread runs the shared controller (harness/controller.hpp)
+// with this engine's Driver: it samples depth and RSS on a fixed tick, shuts the run down once
+// every producer is done, and watches for stalls, the memory cap and Ctrl-C. Per-item loops are
+// templates per queue, schedule and work (plain items here, trees in harness/tree.hpp): no
+// virtual call, no std::function, no allocation per item. Per-thread state lives in
+// cache-line-aligned slots written only by their owner; the controller reads counters published
+// with relaxed stores.
 //
 // Latency is measured from the intended send time of the schedule (no coordinated omission):
 //   latency = pop return - intended,  sojourn = pop return - push call,  lag = push call -
@@ -22,7 +24,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <latch>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -32,6 +33,7 @@
 #include "core/item.hpp"
 #include "core/run_config.hpp"
 #include "harness/affinity.hpp"
+#include "harness/controller.hpp"
 #include "harness/system_info.hpp"
 #include "queues/concept.hpp"
 #include "queues/detail/spin.hpp"
@@ -41,9 +43,6 @@
 #include "workloads/service.hpp"
 
 namespace qb {
-
-// Set from the SIGINT/SIGTERM handler; the controller ends the current run when it sees it.
-inline std::atomic<bool> g_interrupted{false};
 
 namespace engine_detail {
 
@@ -136,7 +135,7 @@ struct Shared {
         producers(c.producers),
         consumers(c.consumers),
         key_stride((c.producers + 7) / 8 * 8),
-        start(static_cast<std::ptrdiff_t>(c.producers + c.consumers + 1)) {
+        start(c.producers + c.consumers) {
     if (c.keys) {
       key_locks = std::make_unique<KeyLock[]>(c.keys);
       key_next.assign(c.keys * key_stride, 0);
@@ -155,60 +154,47 @@ struct Shared {
   std::unique_ptr<KeyLock[]> key_locks;
   std::vector<std::uint64_t> key_next;
   std::size_t key_stride;
-  std::latch start;
-  std::atomic<std::int64_t> t0{0};
+  StartLine start;
   alignas(detail::cache_line) std::atomic<bool> stop{false};
   std::atomic<bool> shutdown_requested{false};  // Shutdown::poll
   PinPlan pin;                                  // empty unless cfg.pin
-  std::atomic<bool> pin_failed{false};
 };
 
-// Joins `t` once its owner has set `done`, waiting up to 2 s; a thread that never returns (a
-// broken queue ignoring close) is detached instead, still holding its reference to the shared
-// state. False when it was abandoned.
-inline bool join_or_abandon(std::thread& t, const std::atomic<bool>& done) {
-  const std::int64_t give_up = now_ns() + 2'000'000'000;
-  while (!done.load(std::memory_order_acquire) && now_ns() < give_up)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  if (done.load(std::memory_order_acquire)) {
-    t.join();
-    return true;
+// What producers push, as a policy of the producer loop (chosen at compile time).
+// Plain items: producer, key and sequence number; summed into the checksum as accepted.
+struct PlainIds {
+  static constexpr std::uint64_t seq_limit = item_seq_mask;
+  PlainIds(const RunConfig& cfg, std::size_t index)
+      : keys(cfg.keys),
+        rng(cfg.seed * 6364136223846793005ULL + index * 1442695040888963407ULL + 17) {}
+  std::uint64_t id(std::size_t index, std::uint64_t seq) noexcept {
+    // A key drawn uniformly from [0, keys) (modulo bias below 2^-47 for keys <= 2^16).
+    const std::uint64_t key = keys ? rng.next() % keys : 0;
+    return make_item_id(index, key, seq);
   }
-  t.detach();
-  return false;
-}
-
-// Pins the calling worker to its CPU of the plan (--pin); a refusal fails the run afterwards.
-template <class S>
-void pin_worker(S& s, const std::vector<unsigned>& cpus, std::size_t index) {
-  if (!s.cfg.pin || index >= cpus.size()) return;
-  if (!pin_current_thread(cpus[index], nullptr))
-    s.pin_failed.store(true, std::memory_order_relaxed);
-}
-
-// Sleeps until `t` (CLOCK_MONOTONIC ns, absolute). Returns at once if `t` has passed.
-inline void sleep_until_ns(std::int64_t t) noexcept {
-  timespec ts{static_cast<time_t>(t / 1'000'000'000), static_cast<long>(t % 1'000'000'000)};
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+  static void accepted(ProducerSlot& slot, std::uint64_t id) noexcept {
+    slot.checksum += mix_id(id);
   }
-}
-
-// Waits until `t`: sleeps while it is far off, then spins the last stretch (the kernel's wake-up
-// takes 30-50 us on a VM even with 1 ns timer slack). Precise, and burns the CPU it spins.
-inline void spin_until_ns(std::int64_t t) noexcept {
-  constexpr std::int64_t spin_window = 60'000;
-  std::int64_t now = now_ns();
-  if (t - now > spin_window) {
-    sleep_until_ns(t - spin_window);
-    now = now_ns();
+  static void refused(ProducerSlot&, std::uint64_t) noexcept {}
+  std::uint64_t keys;
+  Rng rng;
+};
+// Tree roots (roots per producer fit the id's 32 root bits). The checksum of every node of every
+// offered root is computed after the run; a refused root's nodes are subtracted here.
+struct TreeRoots {
+  static constexpr std::uint64_t seq_limit = std::uint64_t{1} << 32;
+  TreeRoots(const RunConfig& cfg, std::size_t) : nodes(cfg.nodes_per_root()) {}
+  static std::uint64_t id(std::size_t index, std::uint64_t seq) noexcept {
+    return make_tree_id(index, seq, 0);
   }
-  while (now < t) {
-    detail::cpu_relax();
-    now = now_ns();
+  static void accepted(ProducerSlot&, std::uint64_t) noexcept {}
+  void refused(ProducerSlot& slot, std::uint64_t id) const noexcept {
+    slot.refused_tree_checksum += tree_checksum(id, nodes);
   }
-}
+  std::uint64_t nodes;
+};
 
-template <class Q, class Schedule>
+template <class Q, class Schedule, class Ids>
 void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   // 1 ns timer slack: paced producers sleep until the next intended time, precisely.
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
@@ -217,12 +203,7 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   const RunConfig& cfg = s.cfg;
   const std::uint64_t quota =
       cfg.items ? cfg.items / cfg.producers + (index < cfg.items % cfg.producers ? 1 : 0) : ~0ULL;
-  const bool tree = cfg.workload == WorkloadKind::tree;
-  const std::uint64_t nodes = tree ? cfg.nodes_per_root() : 0;
-  // Roots per producer fit the id's 32 root bits; plain sequence numbers its 40 bits.
-  const std::uint64_t seq_limit = tree ? std::uint64_t{1} << 32 : item_seq_mask;
-  const std::uint64_t keys = tree ? 0 : cfg.keys;
-  Rng key_rng(cfg.seed * 6364136223846793005ULL + index * 1442695040888963407ULL + 17);
+  Ids ids(cfg, index);
   const Backpressure policy = cfg.backpressure;
   const auto push_timeout = cfg.push_timeout;
   // Fixed gaps: stagger producers by one aggregate gap each, so that together they send evenly
@@ -235,15 +216,12 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   const bool spin_pacing = cfg.pacing == Pacing::spin;
   // Latency off (flood and tree only): the clock is read every 64 sends, for the end time.
   const bool record = cfg.record_latency;
-  pin_worker(s, s.pin.producer_cpu, index);
-  s.start.arrive_and_wait();
-  const std::int64_t t0 = s.t0.load(std::memory_order_relaxed);
+  const std::int64_t t0 = s.start.wait(cpu_of(s.pin.producer_cpu, index));
   const std::int64_t end = cfg.items ? INT64_MAX : t0 + cfg.duration.count();
-  spin_until_ns(t0);
   const CpuUsage cpu0 = thread_cpu();
 
   std::uint64_t seq = 0, accepted = 0, refused = 0;
-  while (seq < quota && seq < seq_limit) {
+  while (seq < quota && seq < Ids::seq_limit) {
     if (s.stop.load(std::memory_order_relaxed)) break;
     std::int64_t intended;
     if constexpr (Schedule::paced) {
@@ -267,15 +245,7 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
       intended = call;
       if (call >= end) break;
     }
-    std::uint64_t id;
-    if (tree) {
-      id = make_tree_id(index, seq, 0);
-    } else {
-      // A key drawn uniformly from [0, keys) (modulo bias below 2^-47 for keys <= 2^16).
-      const std::uint64_t key = keys ? key_rng.next() % keys : 0;
-      id = make_item_id(index, key, seq);
-    }
-    const Item item{id, intended, call};
+    const Item item{ids.id(index, seq), intended, call};
     slot.offered.store(seq + 1, std::memory_order_relaxed);
     QueueStatus st;
     switch (policy) {
@@ -290,12 +260,12 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
         break;
     }
     if (st == QueueStatus::ok) {
-      if (!tree) slot.checksum += mix_id(item.id);  // trees: summed after the run
+      ids.accepted(slot, item.id);
       if constexpr (Schedule::paced) slot.lag.record(call - intended);
       slot.accepted.store(++accepted, std::memory_order_relaxed);
     } else if (st == QueueStatus::timeout) {
       ++(policy == Backpressure::drop ? slot.dropped : slot.rejected);
-      if (tree) slot.refused_tree_checksum += tree_checksum(item.id, nodes);
+      ids.refused(slot, item.id);
       slot.refused.store(++refused, std::memory_order_relaxed);
     } else {
       // closed: the controller ended the run. This item was offered but not accepted.
@@ -309,26 +279,77 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   slot.done.store(true, std::memory_order_release);
 }
 
-// How a consumer pushes the children of a tree node: through its own handle when that can push
-// (ws_pool: into the worker's own deque), otherwise through a producer handle of its own.
-template <class H>
-struct HandleRef {
-  H* h;
-  bool try_push(const Item& v) { return h->try_push(v); }
-};
+// A consumer's next item from the queue, by the run's shutdown mode. False: the run is over
+// for this consumer (closed, its poison pill, or the stop flag).
 template <class Q, class H>
-auto child_pusher(Q& q, H& consumer, std::size_t producer_index) {
-  if constexpr (requires(const Item& v) {
-                  { consumer.try_push(v) } -> std::same_as<bool>;
-                }) {
-    (void)q;
-    (void)producer_index;
-    return HandleRef<H>{&consumer};
-  } else {
-    return producer_handle(q, producer_index);
+bool pop_next(Shared<Q>& s, H& handle, Item& item) {
+  const Shutdown shutdown = s.cfg.shutdown;
+  if (shutdown != Shutdown::poll) {
+    if (handle.pop(item, forever) != QueueStatus::ok) return false;
+    return shutdown != Shutdown::poison || !is_poison(item.id);
+  }
+  for (;;) {
+    if (handle.pop(item, s.cfg.poll_interval) == QueueStatus::ok) return true;
+    // acquire: pairs with the controller's store after every producer finished; a pop that
+    // timed out after seeing it found the queue empty with nothing more to come.
+    if (s.shutdown_requested.load(std::memory_order_acquire))
+      return handle.pop(item, std::chrono::nanoseconds{0}) == QueueStatus::ok;
+    if (s.stop.load(std::memory_order_relaxed)) return false;
   }
 }
 
+// A consumer's clock work per item: latency, sojourn and the time-series interval when latency
+// is recorded, otherwise a clock read every 64 items (the end time to within 64 items).
+class ItemClock {
+ public:
+  ItemClock(ConsumerSlot& slot, const RunConfig& cfg, std::int64_t t0)
+      : slot_(slot),
+        interval_(cfg.sample_interval.count()),
+        next_boundary_(t0 + interval_),
+        last_interval_(slot.timeline.size() - 1),
+        record_(cfg.record_latency),
+        last_item_(t0) {}
+  // The time the item was taken (0 when latency is off).
+  std::int64_t taken(const Item& item, std::uint64_t n) noexcept {
+    if (record_) {
+      const std::int64_t now = now_ns();
+      last_item_ = now;
+      const std::int64_t latency = now - item.intended_ns;
+      slot_.latency.record(latency);
+      slot_.sojourn.record(now - item.pushed_ns);
+      while (now >= next_boundary_ && k_ < last_interval_) {
+        ++k_;
+        next_boundary_ += interval_;
+      }
+      slot_.timeline[k_].record(latency);
+      return now;
+    }
+    if ((n & 63) == 0) last_item_ = now_ns();
+    return 0;
+  }
+  [[nodiscard]] std::int64_t last_item() const noexcept { return last_item_; }
+
+ private:
+  ConsumerSlot& slot_;
+  std::int64_t interval_;
+  std::int64_t next_boundary_;
+  std::size_t last_interval_;
+  std::size_t k_ = 0;
+  bool record_;
+  std::int64_t last_item_;
+};
+
+// What every consumer records when it returns.
+inline void consumer_exit(ConsumerSlot& slot, std::uint64_t n, const ItemClock& clock,
+                          const CpuUsage& cpu0) {
+  slot.count = n;
+  slot.last_item_ns = clock.last_item();
+  slot.cpu = thread_cpu() - cpu0;
+  slot.exit_ns = now_ns();
+  slot.done.store(true, std::memory_order_release);
+}
+
+// Plain items: checks per-producer order, applies keyed items to their key's state, serves.
 template <class Q>
 void consumer_loop(Shared<Q>& s, std::size_t index) {
   auto& slot = s.consumers[index];
@@ -336,102 +357,24 @@ void consumer_loop(Shared<Q>& s, std::size_t index) {
   const RunConfig& cfg = s.cfg;
   ServiceTime service(cfg.service, cfg.service_time.count(), cfg.service_mode,
                       cfg.seed * 7919 + 1000 + index);
-  using Queue = std::remove_cvref_t<decltype(s.queue)>;
-  const bool tree = cfg.workload == WorkloadKind::tree;
-  const bool check_order = Queue::traits.order != Order::none && !tree;
-  const bool keyed = cfg.keys > 0 && !tree;
+  constexpr bool check_order = Q::traits.order != Order::none;
+  const bool keyed = cfg.keys > 0;
   // Sharded mailboxes route each key to one consumer: its state needs no lock.
-  constexpr bool owns_keys = Queue::traits.order == Order::per_key;
+  constexpr bool owns_keys = Q::traits.order == Order::per_key;
   const bool serve = cfg.service != ServiceDist::none;
-  const std::uint64_t fanout = cfg.fanout;
-  const std::uint64_t nodes = tree ? cfg.nodes_per_root() : 0;
-  // Tree: children the queue refused (full) run here, depth first: at most depth*(fanout-1)+1
-  // wait at once, so the stack never reallocates.
-  std::vector<Item> local;
-  using Pusher = decltype(child_pusher(s.queue, handle, 0));
-  std::optional<Pusher> pusher;
-  if (tree) {
-    local.reserve(cfg.depth * cfg.fanout + 1);
-    pusher.emplace(child_pusher(s.queue, handle, cfg.producers + index));
-  }
-  const std::int64_t interval = cfg.sample_interval.count();
-  const std::size_t last_interval = slot.timeline.size() - 1;
-  const bool record = cfg.record_latency;
 
-  pin_worker(s, s.pin.consumer_cpu, index);
-  s.start.arrive_and_wait();
-  const std::int64_t t0 = s.t0.load(std::memory_order_relaxed);
-  spin_until_ns(t0);
+  const std::int64_t t0 = s.start.wait(cpu_of(s.pin.consumer_cpu, index));
   const CpuUsage cpu0 = thread_cpu();
-
-  std::size_t k = 0;
-  std::int64_t next_boundary = t0 + interval;
+  ItemClock clock(slot, cfg, t0);
   std::uint64_t n = 0;
-  std::int64_t last_item = t0;
   Item item;
-  const Shutdown shutdown = cfg.shutdown;
-  const auto poll = cfg.poll_interval;
-  for (;;) {
-    if (!local.empty()) {
-      item = local.back();
-      local.pop_back();
-    } else {
-      QueueStatus st;
-      if (shutdown == Shutdown::poll) {
-        st = handle.pop(item, poll);
-        if (st == QueueStatus::timeout) {
-          // acquire: pairs with the controller's store after every producer finished; a pop
-          // that timed out after seeing it found the queue empty with nothing more to come.
-          if (s.shutdown_requested.load(std::memory_order_acquire)) {
-            if (handle.pop(item, std::chrono::nanoseconds{0}) != QueueStatus::ok) break;
-            st = QueueStatus::ok;
-          } else {
-            if (s.stop.load(std::memory_order_relaxed)) break;
-            continue;
-          }
-        }
-      } else {
-        st = handle.pop(item, forever);
-      }
-      if (st != QueueStatus::ok) break;
-      if (shutdown == Shutdown::poison && is_poison(item.id)) break;
-    }
-    std::int64_t now = 0;
-    if (record) {
-      now = now_ns();
-      last_item = now;
-      const std::int64_t latency = now - item.intended_ns;
-      slot.latency.record(latency);
-      slot.sojourn.record(now - item.pushed_ns);
-      while (now >= next_boundary && k < last_interval) {
-        ++k;
-        next_boundary += interval;
-      }
-      slot.timeline[k].record(latency);
-    } else if ((n & 63) == 0) {
-      // Latency off: the end time is known to within 64 items.
-      last_item = now_ns();
-    }
+  while (pop_next(s, handle, item)) {
+    clock.taken(item, n);
     const std::uint64_t producer = item_producer(item.id);
     const std::uint64_t seq = item_seq(item.id);
     if (check_order && producer < slot.next_seq.size()) {
       if (seq < slot.next_seq[producer]) ++slot.out_of_order;
       slot.next_seq[producer] = seq + 1;
-    }
-    if (tree) {
-      // Fork: children go out before this node's own work, so idle workers can take them.
-      const std::uint64_t node = tree_node(item.id);
-      const std::uint64_t first = node * fanout + 1;
-      if (first < nodes) {
-        const std::uint64_t root = item.id - node;
-        for (std::uint64_t c = 0; c < fanout; ++c) {
-          const Item child{root | (first + c), now, now};
-          if (!pusher->try_push(child)) {
-            local.push_back(child);
-            ++slot.inline_nodes;
-          }
-        }
-      }
     }
     slot.checksum += mix_id(item.id);
     if (keyed) {
@@ -459,11 +402,7 @@ void consumer_loop(Shared<Q>& s, std::size_t index) {
     slot.consumed.store(++n, std::memory_order_relaxed);
     if (s.stop.load(std::memory_order_relaxed)) break;
   }
-  slot.count = n;
-  slot.last_item_ns = last_item;
-  slot.cpu = thread_cpu() - cpu0;
-  slot.exit_ns = now_ns();
-  slot.done.store(true, std::memory_order_release);
+  consumer_exit(slot, n, clock, cpu0);
 }
 
 template <class Schedule>
@@ -480,210 +419,128 @@ Schedule make_schedule(const RunConfig& cfg, std::size_t index) {
   }
 }
 
-}  // namespace engine_detail
+// The engine's side of the controller: counters, samples, the shutdown and the abort.
+template <class Q>
+class EngineDriver final : public Driver {
+ public:
+  EngineDriver(Shared<Q>& s, bool tree, std::uint64_t units_per_item, std::int64_t t0,
+               std::vector<Sample>* samples)
+      : s_(s), tree_(tree), units_(units_per_item), t0_(t0), samples_(samples) {}
 
-// Runs one configuration on queue type Q with arrival schedule S. Never hangs: a stall, the
-// memory cap or an interrupt ends the run with that verdict.
-template <class Q, class Schedule>
-RunResult run_engine(const RunConfig& cfg) {
-  using namespace engine_detail;
-  RunResult r;
-  r.config = cfg;
-  r.traits = Q::traits;
-  r.oversubscribed = cfg.producers + cfg.consumers > online_cores();
-
-  const bool tree = cfg.workload == WorkloadKind::tree;
-  const std::uint64_t nodes = tree ? cfg.nodes_per_root() : 1;
-  // Tree runs: consumers push too (children), each through a producer slot of its own.
-  const QueueOptions opts{.capacity = cfg.capacity,
-                          .producers = cfg.producers + (tree ? cfg.consumers : 0),
-                          .consumers = cfg.consumers};
-  const std::int64_t interval = std::max<std::int64_t>(cfg.sample_interval.count(), 1'000'000);
-  // Timeline length: the planned duration plus room for the drain; later items share the last.
-  // Only a run that keeps its time series needs one (each interval costs 664 bytes per
-  // consumer, which would otherwise show up in the run's peak RSS).
-  const std::size_t planned_intervals =
-      !cfg.keep_samples ? 1
-      : cfg.items       ? 6000
-                        : static_cast<std::size_t>(
-                        std::min<std::int64_t>(cfg.duration.count() / interval * 2 + 100, 60'000));
-
-  auto shared = std::make_shared<Shared<Q>>(cfg, opts);
-  Shared<Q>& s = *shared;
-  if (cfg.pin) {
-    s.pin = plan_pinning(cfg.producers, cfg.consumers, allowed_cpus());
-    r.pinning = describe(s.pin);
-  }
-  s.cfg.sample_interval = std::chrono::nanoseconds(interval);
-  for (auto& c : s.consumers) {
-    c.next_seq.assign(cfg.producers, 0);
-    c.timeline.assign(planned_intervals, IntervalLatency{});
-  }
-
-  r.rss_before = current_rss_bytes();
-  const bool peak_reset = reset_peak_rss();
-
-  std::vector<std::thread> threads;
-  threads.reserve(cfg.producers + cfg.consumers);
-  for (std::size_t i = 0; i < cfg.consumers; ++i) {
-    threads.emplace_back([shared, i] { consumer_loop(*shared, i); });
-  }
-  for (std::size_t i = 0; i < cfg.producers; ++i) {
-    auto sched = make_schedule<Schedule>(cfg, i);
-    threads.emplace_back([shared, i, sched] { producer_loop(*shared, i, sched); });
-  }
-
-  // Start a little in the future so every thread is waiting when the clock gets there.
-  const std::int64_t t0 = now_ns() + 2'000'000;
-  s.t0.store(t0, std::memory_order_relaxed);
-  s.start.arrive_and_wait();
-
-  // ---- The controller: sampling, closing, watchdog, memory cap, interrupt --------------------
-  const std::int64_t stall_ns = cfg.stall_timeout.count();
-  std::vector<Sample> samples;
-  if (cfg.keep_samples) samples.reserve(planned_intervals + 16);
-  static_assert(sizeof(IntervalLatency) <= 664, "see planned_intervals");
-  std::uint64_t last_consumed = 0;
-  std::int64_t last_progress = t0;
-  bool closed = false;
-  bool shutdown_requested = false;
-  std::size_t pills_left = 0;
-  std::int64_t producers_done_at = 0;
-  std::uint64_t peak_depth = 0;
-
-  auto abort_run = [&](Verdict v, std::string why) {
-    r.verdict = v;
-    r.detail = std::move(why);
-    s.stop.store(true, std::memory_order_relaxed);
-    s.queue.close();
-    closed = true;
-  };
-
-  for (std::int64_t tick = t0 + interval;; tick += interval) {
-    sleep_until_ns(tick);
-    std::uint64_t offered = 0, accepted = 0, refused = 0, consumed = 0;
+  Published poll() override {
+    Published p;
     std::size_t producers_done = 0, consumers_done = 0;
-    for (auto& p : s.producers) {
-      offered += p.offered.load(std::memory_order_relaxed);
-      accepted += p.accepted.load(std::memory_order_relaxed);
-      refused += p.refused.load(std::memory_order_relaxed);
-      producers_done += p.done.load(std::memory_order_acquire);
+    for (auto& slot : s_.producers) {
+      p.offered += slot.offered.load(std::memory_order_relaxed);
+      p.accepted += slot.accepted.load(std::memory_order_relaxed);
+      p.refused += slot.refused.load(std::memory_order_relaxed);
+      producers_done += slot.done.load(std::memory_order_acquire);
     }
-    for (auto& c : s.consumers) {
-      consumed += c.consumed.load(std::memory_order_relaxed);
-      consumers_done += c.done.load(std::memory_order_acquire);
+    for (auto& slot : s_.consumers) {
+      p.consumed += slot.consumed.load(std::memory_order_relaxed);
+      consumers_done += slot.done.load(std::memory_order_acquire);
     }
-    // Items accepted and not yet consumed (trees: nodes still to run, spawned or not).
-    const std::uint64_t expected = accepted * nodes;
-    const std::uint64_t depth =
-        tree ? s.queue.approx_size() : (expected > consumed ? expected - consumed : 0);
-    peak_depth = std::max(peak_depth, depth);
-    const std::uint64_t rss = current_rss_bytes();
-    const std::int64_t now = now_ns();
-    if (cfg.keep_samples) {
+    p.expected = p.accepted * units_;
+    // Trees: nodes spawned and waiting are in the queue; plain items: accepted, not consumed.
+    p.depth = tree_ ? s_.queue.approx_size() : p.owed();
+    p.producers_done = producers_done == s_.producers.size();
+    p.finished = consumers_done == s_.consumers.size();
+    return p;
+  }
+  void on_tick(const Published& p, std::int64_t now, std::uint64_t rss) override {
+    const RunConfig& cfg = s_.cfg;
+    if (samples_) {
       // Inside a burst window of the schedule (none after the producers' planned end).
-      const bool burst =
-          cfg.workload == WorkloadKind::burst &&
-          (cfg.items ? producers_done < cfg.producers : now - t0 < cfg.duration.count()) &&
-          (now - t0) % cfg.period.count() < cfg.burst.count();
-      samples.push_back(Sample{static_cast<double>(now - t0) * 1e-9, depth, rss, consumed, accepted,
-                               refused, burst, 0, 0, 0});
+      const bool burst = cfg.workload == WorkloadKind::burst &&
+                         (cfg.items ? !p.producers_done : now - t0_ < cfg.duration.count()) &&
+                         (now - t0_) % cfg.period.count() < cfg.burst.count();
+      samples_->push_back(Sample{static_cast<double>(now - t0_) * 1e-9, p.depth, rss, p.consumed,
+                                 p.accepted, p.refused, burst, 0, 0, 0});
     }
-    if (consumers_done == cfg.consumers) break;
-    if (pills_left) {
-      // Poison pills go in after the last item, without blocking the controller.
-      while (pills_left &&
-             s.queue.try_push(Item{poison_pill(cfg.consumers - pills_left), now, now}))
-        --pills_left;
-    }
-    if (closed) {
-      // Aborted, or draining after the producers: wait for the consumers (bounded below).
-      if (r.verdict != Verdict::ok && now - last_progress > stall_ns + 2'000'000'000) break;
-    }
-    // A tree is finished when every node of every accepted root has run.
-    if (!shutdown_requested && producers_done == cfg.producers && (!tree || consumed >= expected)) {
-      shutdown_requested = true;
-      producers_done_at = now;
-      switch (cfg.shutdown) {
-        case Shutdown::close:
-          s.queue.close();  // consumers drain what is left, then see closed
-          closed = true;
-          break;
-        case Shutdown::poison: {
-          pills_left = cfg.consumers;
-          while (pills_left &&
-                 s.queue.try_push(Item{poison_pill(cfg.consumers - pills_left), now, now}))
-            --pills_left;
-          break;
-        }
-        case Shutdown::poll:
-          // release: consumers that see it also see that every producer is done.
-          s.shutdown_requested.store(true, std::memory_order_release);
-          break;
-      }
-    }
-    if (consumed != last_consumed) {
-      last_consumed = consumed;
-      last_progress = now;
-    } else if (r.verdict == Verdict::ok && now - last_progress > stall_ns) {
-      const bool in_push = offered > accepted + refused;
-      if (expected > consumed || in_push) {
-        abort_run(Verdict::stalled,
-                  "nothing consumed for " + std::to_string(stall_ns / 1'000'000) + " ms with " +
-                      std::to_string(expected - std::min(expected, consumed)) +
-                      (tree ? " nodes to run and " : " items in the queue and ") +
-                      std::to_string(offered - accepted - refused) + " producers inside push");
-        last_progress = now;
-      }
-    }
-    if (r.verdict == Verdict::ok && cfg.max_rss_bytes && rss > cfg.max_rss_bytes) {
-      abort_run(Verdict::memory_cap, "RSS " + std::to_string(rss >> 20) +
-                                         " MiB crossed --max-rss " +
-                                         std::to_string(cfg.max_rss_bytes >> 20) +
-                                         " MiB at depth " + std::to_string(depth));
-      last_progress = now;
-    }
-    if (r.verdict == Verdict::ok && g_interrupted.load(std::memory_order_relaxed)) {
-      abort_run(Verdict::interrupted, "interrupted by a signal");
-      last_progress = now;
+    send_pills(now);
+  }
+  // A tree is finished when every node of every accepted root has run.
+  [[nodiscard]] bool ready_to_shut_down(const Published& p) const override {
+    return !tree_ || p.consumed >= p.expected;
+  }
+  void shut_down(std::int64_t now) override {
+    switch (s_.cfg.shutdown) {
+      case Shutdown::close:
+        s_.queue.close();  // consumers drain what is left, then see closed
+        break;
+      case Shutdown::poison:
+        pills_left_ = s_.cfg.consumers;
+        send_pills(now);
+        break;
+      case Shutdown::poll:
+        // release: consumers that see it also see that every producer is done.
+        s_.shutdown_requested.store(true, std::memory_order_release);
+        break;
     }
   }
-
-  if (!closed) s.queue.close();  // poison / poll: release anything still waiting
-
-  // Join what finished; a thread that never returns (a broken queue ignoring close) is left
-  // behind, detached, holding its own reference to the shared state.
-  bool leaked = false;
-  for (std::size_t i = 0; i < threads.size(); ++i) {
-    const bool is_consumer = i < cfg.consumers;
-    auto& done = is_consumer ? s.consumers[i].done : s.producers[i - cfg.consumers].done;
-    if (!join_or_abandon(threads[i], done)) leaked = true;
+  void abort() override {
+    s_.stop.store(true, std::memory_order_relaxed);
+    s_.queue.close();
   }
-  if (leaked) {
-    if (r.verdict == Verdict::ok) r.verdict = Verdict::stalled;
-    r.detail += (r.detail.empty() ? "" : "; ") +
-                std::string("threads that never returned from the queue were abandoned");
-    return r;  // their slots are still being written: report only what the controller saw
+  [[nodiscard]] std::string stall_detail(const Published& p, std::int64_t stall_ns,
+                                         bool after_shutdown) const override {
+    std::string d = Driver::stall_detail(p, stall_ns, after_shutdown);
+    if (tree_) {  // trees count nodes
+      const auto at = d.find(" items in the queue");
+      if (at != std::string::npos) d.replace(at, 19, " nodes to run");
+    }
+    return d;
+  }
+  [[nodiscard]] std::int64_t shutdown_grace_ns() const override {
+    return s_.cfg.shutdown == Shutdown::poll ? s_.cfg.poll_interval.count() : 0;
   }
 
-  // ---- Merge -------------------------------------------------------------------------------
+ private:
+  // Poison pills go in after the last item, without blocking the controller: what a full queue
+  // refuses is sent again on the next tick.
+  void send_pills(std::int64_t now) {
+    while (pills_left_ &&
+           s_.queue.try_push(Item{poison_pill(s_.cfg.consumers - pills_left_), now, now}))
+      --pills_left_;
+  }
+
+  Shared<Q>& s_;
+  bool tree_;
+  std::uint64_t units_;  // nodes per item: 1, or a tree's nodes per root
+  std::int64_t t0_;
+  std::vector<Sample>* samples_;
+  std::size_t pills_left_ = 0;
+};
+
+// Timeline length: the planned duration plus room for the drain; later items share the last.
+// Only a run that keeps its time series needs one (each interval costs 664 bytes per consumer,
+// which would otherwise show up in the run's peak RSS).
+inline std::size_t planned_intervals(const RunConfig& cfg) {
+  static_assert(sizeof(IntervalLatency) <= 664, "see planned_intervals");
+  if (!cfg.keep_samples) return 1;
+  if (cfg.items) return 6000;
+  return static_cast<std::size_t>(
+      std::min<std::int64_t>(cfg.duration.count() / cfg.sample_interval.count() * 2 + 100, 60'000));
+}
+
+// Merges the per-thread slots into the result, with the time series' latency per interval.
+template <class Q>
+void merge(RunResult& r, Shared<Q>& s, const ControlOutcome& o, std::int64_t t0,
+           std::vector<Sample>& samples) {
   std::int64_t last_producer_exit = t0, last_consumer_exit = t0, last_item = t0;
-  std::uint64_t produced_sum = 0, consumed_sum = 0;
   for (auto& p : s.producers) {
     r.offered += p.offered.load(std::memory_order_relaxed);
     r.accepted += p.accepted.load(std::memory_order_relaxed);
     r.rejected += p.rejected;
     r.dropped += p.dropped;
-    produced_sum += p.checksum - p.refused_tree_checksum;
     r.lag.merge(p.lag);
     r.cpu_producers += p.cpu;
     r.cpu_pacing_s += static_cast<double>(p.pacing_cpu_ns) * 1e-9;
     last_producer_exit = std::max(last_producer_exit, p.exit_ns);
   }
-  std::vector<IntervalLatency> timeline(planned_intervals);
+  std::vector<IntervalLatency> timeline(s.consumers.front().timeline.size());
   for (auto& c : s.consumers) {
     r.consumed += c.count;
-    consumed_sum += c.checksum;
     r.out_of_order += c.out_of_order;
     r.inline_nodes += c.inline_nodes;
     r.key_reorders += c.key_reorders;
@@ -695,87 +552,150 @@ RunResult run_engine(const RunConfig& cfg) {
     for (std::size_t k = 0; k < timeline.size(); ++k)
       timeline[k].merge(c.timeline[k]);
   }
-  if (producers_done_at && r.verdict == Verdict::ok)
-    r.shutdown_s =
-        std::max(0.0, static_cast<double>(last_consumer_exit - producers_done_at) * 1e-9);
+  if (o.shutdown_at && r.verdict == Verdict::ok)
+    r.shutdown_s = std::max(0.0, static_cast<double>(last_consumer_exit - o.shutdown_at) * 1e-9);
   r.produce_s = static_cast<double>(last_producer_exit - t0) * 1e-9;
   r.elapsed_s = static_cast<double>(std::max(last_item, last_producer_exit) - t0) * 1e-9;
   r.span_s = static_cast<double>(last_consumer_exit - t0) * 1e-9;
   r.drain_s = std::max(0.0, r.elapsed_s - r.produce_s);
-  r.peak_depth = peak_depth;
+  r.peak_depth = o.peak_depth;
+  const std::int64_t interval = s.cfg.sample_interval.count();
+  for (auto& smp : samples) {
+    const auto k = static_cast<std::size_t>(smp.t_s * 1e9 / static_cast<double>(interval));
+    // The sample at the end of interval k-1 reports the items consumed during it.
+    if (k >= 1 && k - 1 < timeline.size() && timeline[k - 1].count) {
+      const auto& iv = timeline[k - 1];
+      smp.lat_mean_ns = static_cast<std::int64_t>(iv.sum_ns / iv.count);
+      smp.lat_p99_ns = iv.p99();
+      smp.lat_max_ns = iv.max_ns;
+    }
+  }
+  r.samples = std::move(samples);
+}
+
+// Every accepted item (tree: every node of every accepted root) consumed once, in the order the
+// queue promises, with the checksum of the ids that went in.
+template <class Q>
+void verify(RunResult& r, Shared<Q>& s, bool tree, std::uint64_t produced_sum,
+            std::uint64_t units) {
+  const RunConfig& cfg = s.cfg;
+  std::uint64_t consumed_sum = 0;
+  for (auto& c : s.consumers)
+    consumed_sum += c.checksum;
+  Verifier v;
+  v.counts(r.accepted * units, r.consumed, tree ? "nodes" : "items", r.lost, r.duplicated);
+  v.checksum(produced_sum == consumed_sum, r.checksum_ok);
+  v.order(r.out_of_order);
+  v.pinned(s.start.pin_failed(), r.pinning);
+  if (Q::traits.order == Order::per_key && r.key_reorders)
+    v.fail(std::to_string(r.key_reorders) + " items applied out of per-key order");
+  // A consumer that got nothing while the others shared plenty was starved. Not with keyed
+  // mailboxes (a consumer whose mailbox owns no key gets nothing by design), nor in a tree
+  // (a consumer that spawns children may run a whole short tree before another one wakes up:
+  // that is scheduling, not a lost consumer).
+  if (Q::traits.order != Order::per_key && !tree && r.consumed >= 1000 * cfg.consumers) {
+    for (auto& c : s.consumers)
+      r.starved_consumers += c.count == 0;
+    if (r.starved_consumers) v.fail(std::to_string(r.starved_consumers) + " consumers starved");
+  }
+  if (!v.ok()) {
+    r.verdict = Verdict::failed;
+    r.detail = v.detail();
+  }
+}
+
+// Runs one configuration: Work is the item source and consumer loop (plain items, or a tree's
+// roots and its fork/join consumers, harness/tree.hpp). Never hangs: a stall, the memory cap or
+// an interrupt ends the run with that verdict.
+template <class Q, class Schedule, class Work>
+RunResult run_workload(const RunConfig& cfg) {
+  if (Work::tree != (cfg.workload == WorkloadKind::tree))
+    throw std::invalid_argument("run_workload: the work does not match the configured workload");
+  RunResult r;
+  r.config = cfg;
+  r.traits = Q::traits;
+  r.oversubscribed = cfg.producers + cfg.consumers > online_cores();
+  const std::uint64_t units = Work::units_per_item(cfg);
+  const QueueOptions opts{.capacity = cfg.capacity,
+                          .producers = cfg.producers + Work::extra_producers(cfg),
+                          .consumers = cfg.consumers};
+  auto shared = std::make_shared<Shared<Q>>(cfg, opts);
+  Shared<Q>& s = *shared;
+  s.cfg.sample_interval =
+      std::max<std::chrono::nanoseconds>(cfg.sample_interval, std::chrono::milliseconds(1));
+  if (cfg.pin) {
+    s.pin = plan_pinning(cfg.producers, cfg.consumers, allowed_cpus());
+    r.pinning = describe(s.pin);
+  }
+  for (auto& c : s.consumers) {
+    c.next_seq.assign(cfg.producers, 0);
+    c.timeline.assign(planned_intervals(s.cfg), IntervalLatency{});
+  }
+  r.rss_before = current_rss_bytes();
+  const bool peak_reset = reset_peak_rss();
+
+  Workers workers;
+  for (std::size_t i = 0; i < cfg.consumers; ++i)
+    workers.add(std::thread([shared, i] { Work::consume(*shared, i); }), s.consumers[i].done);
+  for (std::size_t i = 0; i < cfg.producers; ++i) {
+    auto sched = make_schedule<Schedule>(cfg, i);
+    workers.add(std::thread([shared, i, sched] {
+                  producer_loop<Q, Schedule, typename Work::Ids>(*shared, i, sched);
+                }),
+                s.producers[i].done);
+  }
+  const std::int64_t t0 = s.start.go();
+  std::vector<Sample> samples;
+  if (cfg.keep_samples) samples.reserve(s.consumers.front().timeline.size() + 16);
+  EngineDriver<Q> driver(s, Work::tree, units, t0, cfg.keep_samples ? &samples : nullptr);
+  const ControlOutcome o = control(driver, workers,
+                                   {.t0 = t0,
+                                    .interval_ns = s.cfg.sample_interval.count(),
+                                    .stall_ns = cfg.stall_timeout.count(),
+                                    .max_rss_bytes = cfg.max_rss_bytes});
+  r.verdict = o.verdict;
+  r.detail = o.detail;
+  if (o.abandoned) {  // their slots may still be written: report what the controller saw
+    report_published(r, o, t0, now_ns());
+    return r;
+  }
+  merge(r, s, o, t0, samples);
   r.rss_after = current_rss_bytes();
   if (peak_reset) r.peak_rss = peak_rss_bytes();
   if constexpr (HasWaitStats<Q>) r.wait_stats = s.queue.stats();
-
-  if (cfg.keep_samples) {
-    for (auto& smp : samples) {
-      const auto k = static_cast<std::size_t>(smp.t_s * 1e9 / static_cast<double>(interval));
-      // The sample at the end of interval k-1 reports the items consumed during it.
-      if (k >= 1 && k - 1 < timeline.size() && timeline[k - 1].count) {
-        const auto& iv = timeline[k - 1];
-        smp.lat_mean_ns = static_cast<std::int64_t>(iv.sum_ns / iv.count);
-        smp.lat_p99_ns = iv.p99();
-        smp.lat_max_ns = iv.max_ns;
-      }
-    }
-    r.samples = std::move(samples);
-  }
-
-  // ---- Verification --------------------------------------------------------------------------
   if (r.verdict == Verdict::ok) {
-    std::string why;
-    if (tree) {
-      // Every node of every offered root, once: the refused roots' nodes were subtracted above.
-      for (std::size_t p = 0; p < cfg.producers; ++p) {
-        const std::uint64_t offered = s.producers[p].offered.load(std::memory_order_relaxed);
-        for (std::uint64_t root = 0; root < offered; ++root)
-          produced_sum += tree_checksum(make_tree_id(p, root, 0), nodes);
-      }
-    }
-    const std::uint64_t expected = r.accepted * nodes;
-    const char* unit = tree ? " nodes" : " items";
-    if (r.consumed < expected) {
-      r.lost = expected - r.consumed;
-      why += std::to_string(r.lost) + " accepted" + unit + " never consumed; ";
-    }
-    if (r.consumed > expected) {
-      r.duplicated = r.consumed - expected;
-      why += std::to_string(r.duplicated) + " more" + unit + " consumed than accepted; ";
-    }
-    if (produced_sum != consumed_sum) {
-      r.checksum_ok = false;
-      why += "checksum of consumed ids differs from accepted ids; ";
-    }
-    if (r.out_of_order) {
-      why += std::to_string(r.out_of_order) + " items out of per-producer order; ";
-    }
-    if (s.pin_failed.load(std::memory_order_relaxed)) {
-      why += "a thread could not be pinned to its CPU (" + r.pinning + "); ";
-    }
-    if (Q::traits.order == Order::per_key && r.key_reorders) {
-      why += std::to_string(r.key_reorders) + " items applied out of per-key order; ";
-    }
-    // A consumer that got nothing while the others shared plenty was starved. Not with keyed
-    // mailboxes (a consumer whose mailbox owns no key gets nothing by design), nor in a tree
-    // (a consumer that spawns children may run a whole short tree before another one wakes up:
-    // that is scheduling, not a lost consumer).
-    if (Q::traits.order != Order::per_key && !tree && r.consumed >= 1000 * cfg.consumers) {
-      for (auto& c : s.consumers)
-        r.starved_consumers += c.count == 0;
-      if (r.starved_consumers) {
-        why += std::to_string(r.starved_consumers) + " consumers starved; ";
-      }
-    }
-    if (!why.empty()) {
-      why.resize(why.size() - 2);
-      r.verdict = Verdict::failed;
-      r.detail = why;
-    }
-  } else {
-    // Ended early: counts are what they were; items still queued are not "lost".
-    r.checksum_ok = true;
+    verify(r, s, Work::tree, Work::produced_checksum(s), units);
+  } else if (r.verdict == Verdict::stalled && r.consumed < r.accepted * units) {
+    r.lost = r.accepted * units - r.consumed;  // stranded in the queue when the run was ended
   }
   return r;
+}
+
+// Plain items: the flood, steady and burst workloads.
+struct PlainWork {
+  static constexpr bool tree = false;
+  using Ids = PlainIds;
+  static std::uint64_t units_per_item(const RunConfig&) { return 1; }
+  static std::size_t extra_producers(const RunConfig&) { return 0; }
+  template <class Q>
+  static void consume(Shared<Q>& s, std::size_t index) {
+    consumer_loop(s, index);
+  }
+  template <class Q>
+  static std::uint64_t produced_checksum(Shared<Q>& s) {
+    std::uint64_t sum = 0;
+    for (auto& p : s.producers)
+      sum += p.checksum;
+    return sum;
+  }
+};
+
+}  // namespace engine_detail
+
+// Runs one configuration of plain items on queue type Q with arrival schedule S.
+template <class Q, class Schedule>
+RunResult run_engine(const RunConfig& cfg) {
+  return engine_detail::run_workload<Q, Schedule, engine_detail::PlainWork>(cfg);
 }
 
 }  // namespace qb

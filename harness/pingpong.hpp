@@ -18,14 +18,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <latch>
 #include <memory>
 #include <string>
 #include <thread>
 
-#include "harness/affinity.hpp"
-#include "harness/engine.hpp"
 #include "core/run_config.hpp"
+#include "harness/affinity.hpp"
+#include "harness/controller.hpp"
+#include "harness/engine.hpp"
 #include "harness/system_info.hpp"
 #include "queues/concept.hpp"
 #include "results/histogram.hpp"
@@ -45,11 +45,9 @@ struct State {
   RunConfig cfg;
   Q ping;
   Q pong;
-  std::latch start{3};
-  std::atomic<std::int64_t> t0{0};
+  StartLine start{2};
   std::atomic<bool> stop{false};
   PinPlan pin;
-  std::atomic<bool> pin_failed{false};
   // Client (its own line): round trips done, published for the controller.
   alignas(detail::cache_line) std::atomic<std::uint64_t> trips{0};
   std::atomic<bool> client_done{false};
@@ -72,12 +70,9 @@ void client_loop(State<Q>& s) {
   const RunConfig& cfg = s.cfg;
   auto out = producer_handle(s.ping, 0);
   auto back = consumer_handle(s.pong, 0);
-  engine_detail::pin_worker(s, s.pin.producer_cpu, 0);
-  s.start.arrive_and_wait();
-  const std::int64_t t0 = s.t0.load(std::memory_order_relaxed);
+  const std::int64_t t0 = s.start.wait(cpu_of(s.pin.producer_cpu, 0));
   const std::int64_t end = cfg.items ? INT64_MAX : t0 + cfg.duration.count();
   const std::uint64_t quota = cfg.items ? cfg.items : item_seq_mask;
-  engine_detail::spin_until_ns(t0);
   const CpuUsage cpu0 = thread_cpu();
   std::int64_t t = now_ns();
   std::uint64_t seq = 0;
@@ -110,9 +105,7 @@ void server_loop(State<Q>& s) {
   auto out = producer_handle(s.pong, 0);
   ServiceTime service(cfg.service, cfg.service_time.count(), cfg.service_mode, cfg.seed * 7919);
   const bool serve = cfg.service != ServiceDist::none;
-  engine_detail::pin_worker(s, s.pin.consumer_cpu, 0);
-  s.start.arrive_and_wait();
-  engine_detail::spin_until_ns(s.t0.load(std::memory_order_relaxed));
+  s.start.wait(cpu_of(s.pin.consumer_cpu, 0));
   const CpuUsage cpu0 = thread_cpu();
   std::uint64_t n = 0;
   Item item;
@@ -128,6 +121,40 @@ void server_loop(State<Q>& s) {
   // release: the controller's acquire load of server_done sees every field written above.
   s.server_done.store(true, std::memory_order_release);
 }
+
+// Pingpong's side of the controller: round trips are the progress; when the client is done, the
+// server is released from `pong`.
+template <class Q>
+class PingpongDriver final : public Driver {
+ public:
+  explicit PingpongDriver(State<Q>& s) : s_(s) {}
+  Published poll() override {
+    Published p;
+    p.consumed = p.offered = p.accepted = p.expected = s_.trips.load(std::memory_order_relaxed);
+    p.producers_done = s_.client_done.load(std::memory_order_acquire);
+    p.finished = p.producers_done && s_.server_done.load(std::memory_order_acquire);
+    return p;
+  }
+  void shut_down(std::int64_t) override {
+    s_.pong.close();  // nothing more will be answered; a server blocked in push returns
+  }
+  void abort() override {
+    s_.stop.store(true, std::memory_order_relaxed);
+    s_.ping.close();
+    s_.pong.close();
+  }
+  // One item is always in flight: a round trip that does not come back is a stall.
+  [[nodiscard]] bool stuck(const Published&) const override { return true; }
+  [[nodiscard]] std::string stall_detail(const Published& p, std::int64_t stall_ns,
+                                         bool after_shutdown) const override {
+    if (after_shutdown) return Driver::stall_detail(p, stall_ns, after_shutdown);
+    return "no round trip for " + std::to_string(stall_ns / 1'000'000) + " ms after " +
+           std::to_string(p.consumed) + " round trips";
+  }
+
+ private:
+  State<Q>& s_;
+};
 
 }  // namespace pingpong_detail
 
@@ -146,55 +173,19 @@ RunResult run_pingpong(const RunConfig& cfg) {
   }
   r.rss_before = current_rss_bytes();
   const bool peak_reset = reset_peak_rss();
-  std::thread server([shared] { server_loop(*shared); });
-  std::thread client([shared] { client_loop(*shared); });
-  const std::int64_t t0 = now_ns() + 2'000'000;
-  s.t0.store(t0, std::memory_order_relaxed);
-  s.start.arrive_and_wait();
-
-  // The controller: progress watchdog and interrupts. Both queues are closed to end the run.
-  const std::int64_t interval = std::max<std::int64_t>(cfg.sample_interval.count(), 1'000'000);
-  const std::int64_t stall_ns = cfg.stall_timeout.count();
-  std::uint64_t last_trips = 0;
-  std::int64_t last_progress = t0;
-  auto abort_run = [&](Verdict v, std::string why) {
-    r.verdict = v;
-    r.detail = std::move(why);
-    s.stop.store(true, std::memory_order_relaxed);
-    s.ping.close();
-    s.pong.close();
-  };
-  for (std::int64_t tick = t0 + interval;; tick += interval) {
-    engine_detail::sleep_until_ns(tick);
-    const std::int64_t now = now_ns();
-    if (s.client_done.load(std::memory_order_acquire)) {
-      s.pong.close();  // nothing more will be answered; a server blocked in push returns
-      if (s.server_done.load(std::memory_order_acquire)) break;
-    }
-    const std::uint64_t trips = s.trips.load(std::memory_order_relaxed);
-    if (trips != last_trips) {
-      last_trips = trips;
-      last_progress = now;
-    } else if (r.verdict == Verdict::ok && now - last_progress > stall_ns) {
-      abort_run(Verdict::stalled, "no round trip for " + std::to_string(stall_ns / 1'000'000) +
-                                      " ms after " + std::to_string(trips) + " round trips");
-      last_progress = now;
-    } else if (r.verdict != Verdict::ok && now - last_progress > 2'000'000'000) {
-      break;  // closed, and still not back: abandon the threads below
-    }
-    if (r.verdict == Verdict::ok && g_interrupted.load(std::memory_order_relaxed)) {
-      abort_run(Verdict::interrupted, "interrupted by a signal");
-      last_progress = now;
-    }
-  }
-
-  // Join what finished; a thread that never returns from a broken queue is detached.
-  const bool server_back = engine_detail::join_or_abandon(server, s.server_done);
-  const bool client_back = engine_detail::join_or_abandon(client, s.client_done);
-  if (!server_back || !client_back) {
-    if (r.verdict == Verdict::ok) r.verdict = Verdict::stalled;
-    r.detail += (r.detail.empty() ? "" : "; ") +
-                std::string("threads that never returned from the queue were abandoned");
+  Workers workers;
+  workers.add(std::thread([shared] { server_loop(*shared); }), s.server_done);
+  workers.add(std::thread([shared] { client_loop(*shared); }), s.client_done);
+  const std::int64_t t0 = s.start.go();
+  PingpongDriver<Q> driver(s);
+  const ControlOutcome o = control(driver, workers,
+                                   {.t0 = t0,
+                                    .interval_ns = cfg.sample_interval.count(),
+                                    .stall_ns = cfg.stall_timeout.count()});
+  r.verdict = o.verdict;
+  r.detail = o.detail;
+  if (o.abandoned) {
+    report_published(r, o, t0, now_ns());
     return r;
   }
 
@@ -214,28 +205,25 @@ RunResult run_pingpong(const RunConfig& cfg) {
   if (peak_reset) r.peak_rss = peak_rss_bytes();
   r.out_of_order = s.out_of_order;
 
-  if (r.verdict == Verdict::ok) {
-    std::string why;
-    // Every item sent came back, once: the server served what the client sent, and the client
-    // got as many answers (a last item can be in flight only when the run was ended early).
-    if (s.served != s.sent || trips != s.sent) {
-      if (trips < s.sent) r.lost = s.sent - trips;
-      if (s.served > s.sent) r.duplicated = s.served - s.sent;
-      why += "sent " + std::to_string(s.sent) + ", served " + std::to_string(s.served) +
-             ", answered " + std::to_string(trips) + "; ";
-    }
-    if (s.mismatched) {
-      r.checksum_ok = false;
-      why += std::to_string(s.mismatched) + " answers were not the item sent; ";
-    }
-    if (s.out_of_order) why += std::to_string(s.out_of_order) + " items out of order; ";
-    if (s.pin_failed.load(std::memory_order_relaxed))
-      why += "a thread could not be pinned to its CPU (" + r.pinning + "); ";
-    if (!why.empty()) {
-      why.resize(why.size() - 2);
-      r.verdict = Verdict::failed;
-      r.detail = why;
-    }
+  if (r.verdict != Verdict::ok) return r;
+  // Every item sent came back, once: the server served what the client sent, and the client got
+  // as many answers (a last item can be in flight only when the run was ended early).
+  Verifier v;
+  if (s.served != s.sent || trips != s.sent) {
+    if (trips < s.sent) r.lost = s.sent - trips;
+    if (s.served > s.sent) r.duplicated = s.served - s.sent;
+    v.fail("sent " + std::to_string(s.sent) + ", served " + std::to_string(s.served) +
+           ", answered " + std::to_string(trips));
+  }
+  if (s.mismatched) {
+    r.checksum_ok = false;
+    v.fail(std::to_string(s.mismatched) + " answers were not the item sent");
+  }
+  v.order(s.out_of_order, "order");
+  v.pinned(s.start.pin_failed(), r.pinning);
+  if (!v.ok()) {
+    r.verdict = Verdict::failed;
+    r.detail = v.detail();
   }
   return r;
 }

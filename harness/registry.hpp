@@ -8,6 +8,7 @@
 
 #include "harness/engine.hpp"
 #include "harness/pingpong.hpp"
+#include "harness/tree.hpp"
 #include "core/run_config.hpp"
 #include "queues/concept.hpp"
 #include "results/run_result.hpp"
@@ -28,8 +29,9 @@ RunResult run_queue(const RunConfig& cfg) {
     case WorkloadKind::burst:
       return run_engine<Q, BurstSchedule>(cfg);
     case WorkloadKind::flood:
-    case WorkloadKind::tree:  // roots arrive as a flood
       break;
+    case WorkloadKind::tree:
+      return run_tree<Q>(cfg);
     case WorkloadKind::pingpong:
       return run_pingpong<Q>(cfg);
   }

@@ -244,6 +244,79 @@ TEST(EngineWatchdog, AbandonsThreadsThatIgnoreClose) {
   std::this_thread::sleep_for(20ms);
 }
 
+// Ignores close() entirely: a push waits for room for ever once `capacity` items are in, a pop
+// waits for an item that never comes. Its threads return only when the test releases them.
+template <class T>
+class IgnoresCloseQueue : public BlackHoleQueue<T> {
+ public:
+  static constexpr std::string_view name = "test_ignores_close";
+  explicit IgnoresCloseQueue(const QueueOptions& o) : BlackHoleQueue<T>(o), cap_(o.capacity) {}
+  [[nodiscard]] bool try_push(const T&) { return take_room(); }
+  QueueStatus push(const T&, std::chrono::nanoseconds) {
+    while (!take_room())
+      if (!wait()) return QueueStatus::closed;
+    return QueueStatus::ok;
+  }
+  QueueStatus pop(T&, std::chrono::nanoseconds) {
+    while (wait()) {
+    }
+    return QueueStatus::closed;
+  }
+  static inline std::atomic<bool> release{false};
+
+ private:
+  bool take_room() {
+    std::lock_guard lk(m_);
+    if (held_ >= cap_) return false;
+    ++held_;
+    return true;
+  }
+  static bool wait() {  // false once released
+    std::this_thread::sleep_for(1ms);
+    return !release.load();
+  }
+  std::mutex m_;
+  std::size_t held_ = 0;
+  std::size_t cap_;
+};
+
+// With every thread stuck inside the queue, a stalled run ends within two stall timeouts of its
+// last progress, however many threads are stuck (one deadline for all of them), and reports the
+// counts the controller saw: the 1,024 items the queue holds are stranded, not "nothing lost".
+void expect_stuck_run_ends_in_time(std::size_t producers, std::size_t consumers,
+                                   std::uint64_t items, std::size_t stuck) {
+  IgnoresCloseQueue<Item>::release = false;
+  RunConfig cfg = flood("test_ignores_close", producers, consumers, items);
+  cfg.duration = 60s;
+  cfg.stall_timeout = 1s;
+  const auto t0 = std::chrono::steady_clock::now();
+  const RunResult r = run_engine<IgnoresCloseQueue<Item>, FloodSchedule>(cfg);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  IgnoresCloseQueue<Item>::release = true;  // let the abandoned threads go
+  EXPECT_EQ(r.verdict, Verdict::stalled) << r.detail;
+  // Nothing was ever consumed: the last progress is the start (plus 2 ms and a thread start-up).
+  EXPECT_LT(took, 2 * cfg.stall_timeout + 250ms) << stuck << " stuck threads";
+  EXPECT_GT(took, cfg.stall_timeout);
+  EXPECT_NE(r.detail.find(std::to_string(stuck) + " thread"), std::string::npos) << r.detail;
+  EXPECT_NE(r.detail.find("abandoned"), std::string::npos) << r.detail;
+  EXPECT_EQ(r.accepted, cfg.capacity);
+  EXPECT_GE(r.offered, r.accepted);
+  EXPECT_EQ(r.consumed, 0u);
+  EXPECT_EQ(r.lost, cfg.capacity) << "the items in the queue were stranded";
+  EXPECT_GT(r.elapsed_s, 1.0);
+  std::this_thread::sleep_for(50ms);
+}
+
+TEST(EngineWatchdog, OneConsumerDeafToCloseEndsWithinTwoStallTimeoutsWithItsCounts) {
+  // The producer offers exactly the capacity and returns; the consumer never does.
+  expect_stuck_run_ends_in_time(1, 1, 1024, 1);
+}
+
+TEST(EngineWatchdog, EightStuckThreadsShareOneDeadline) {
+  // Four producers block in push once the queue is full, four consumers in pop.
+  expect_stuck_run_ends_in_time(4, 4, 0, 8);
+}
+
 TEST(EngineWatchdog, ShowsTheMutexCvOneDeadlock) {
   // Capacity 1, one producer, two consumers, untimed waits: mutex_cv_one.hpp's interleaving.
   RunConfig cfg = flood("mutex_cv_one", 1, 2, 0);
@@ -426,8 +499,7 @@ TEST(EngineTree, EveryNodeRunsExactlyOnceOnCentralAndStealingQueues) {
 }
 
 TEST(EngineTree, AFullQueueMakesTheConsumerRunChildrenInline) {
-  const RunResult r =
-      run_engine<MutexCv<Item>, FloodSchedule>(tree("mutex_cv", 4, 5, kItems / 20'000, 8));
+  const RunResult r = run_tree<MutexCv<Item>>(tree("mutex_cv", 4, 5, kItems / 20'000, 8));
   ASSERT_EQ(r.verdict, Verdict::ok) << r.detail;
   EXPECT_EQ(r.consumed, r.accepted * 1365);
   EXPECT_GT(r.inline_nodes, 0u);
@@ -464,15 +536,14 @@ TEST(EngineTree, ALostNodeNeverLetsTheTreeFinishAndTheWatchdogSaysSo) {
   // watchdog ends the run and counts the nodes that never ran.
   RunConfig cfg = tree("test_lossy", 3, 6, 10);
   cfg.stall_timeout = 300ms;
-  const RunResult r = run_engine<LossyQueue<Item>, FloodSchedule>(cfg);
+  const RunResult r = run_tree<LossyQueue<Item>>(cfg);
   EXPECT_EQ(r.verdict, Verdict::stalled);
   EXPECT_NE(r.detail.find("nodes to run"), std::string::npos) << r.detail;
   EXPECT_LT(r.consumed, r.accepted * 1093);
 }
 
 TEST(EngineTree, ASubstitutedNodeFailsTheChecksumThoughTheCountMatches) {
-  const RunResult r =
-      run_engine<SubstitutingQueue<Item>, FloodSchedule>(tree("test_substituting", 3, 6, 10));
+  const RunResult r = run_tree<SubstitutingQueue<Item>>(tree("test_substituting", 3, 6, 10));
   EXPECT_EQ(r.verdict, Verdict::failed);
   EXPECT_EQ(r.consumed, r.accepted * 1093);  // the count alone would pass
   EXPECT_FALSE(r.checksum_ok);
@@ -482,7 +553,7 @@ TEST(EngineTree, RefusedRootsAreNotExpected) {
   // Drop policy with a tiny queue: some roots are refused; their nodes must not be expected.
   RunConfig cfg = tree("mutex_cv", 2, 8, kItems / 1'000, 4);
   cfg.backpressure = Backpressure::drop;
-  const RunResult r = run_engine<MutexCv<Item>, FloodSchedule>(cfg);
+  const RunResult r = run_tree<MutexCv<Item>>(cfg);
   ASSERT_EQ(r.verdict, Verdict::ok) << r.detail;
   EXPECT_GT(r.dropped, 0u);
   EXPECT_EQ(r.consumed, r.accepted * 511);
