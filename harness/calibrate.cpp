@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <latch>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -12,6 +11,7 @@
 #include "core/units.hpp"
 #include "harness/affinity.hpp"
 #include "harness/cli.hpp"
+#include "harness/controller.hpp"
 #include "harness/system_info.hpp"
 #include "queues/detail/spin.hpp"
 #include "queues/ring_spsc.hpp"
@@ -24,23 +24,29 @@ namespace {
 
 // Waiting for the other thread: the CPU's pause hint while it is likely running on its own CPU,
 // then a yield per check once `spin_limit` pauses went by without news (it was preempted, or it
-// shares our only CPU and cannot run until we give the CPU up). Inline, no call per pause.
+// shares our only CPU and cannot run until we give the CPU up). Inline, no call per pause. Only
+// the yielding path looks at the stop flag, so the spinning path costs what it always did.
 class Backoff {
  public:
-  explicit Backoff(std::uint32_t spin_limit) noexcept : limit_(spin_limit) {}
+  Backoff(std::uint32_t spin_limit, const std::atomic<bool>& stop) noexcept
+      : limit_(spin_limit), stop_(stop) {}
   void reset() noexcept { spins_ = 0; }
-  void wait() noexcept {
+  // False once the controller has stopped the measurement.
+  [[nodiscard]] bool wait() noexcept {
     if (spins_ < limit_) {
       ++spins_;
       detail::cpu_relax();
-    } else {
-      std::this_thread::yield();
+      return true;
     }
+    std::this_thread::yield();
+    // relaxed: a request to give up; nothing is read through it.
+    return !stop_.load(std::memory_order_relaxed);
   }
 
  private:
   std::uint32_t limit_;
   std::uint32_t spins_ = 0;
+  const std::atomic<bool>& stop_;
 };
 
 // About 0.2 ms of pauses on current x86 before the first yield.
@@ -81,18 +87,73 @@ Placement place(const CalibrateOptions& o) {
   return p;
 }
 
-// Pins the calling thread as planned; a failure leaves it unpinned and says why in `error`.
-void pin_as_planned(const Placement& p, unsigned cpu, std::string& error) {
-  if (p.pinned) (void)pin_current_thread(cpu, &error);
-}
+// The two threads of one measurement (a leads: it sends, or produces; b answers, or consumes),
+// run by the shared controller. Held by a shared_ptr: a thread the controller had to abandon
+// keeps it alive.
+struct Pair {
+  StartLine start{2};
+  alignas(2 * detail::cache_line) std::atomic<std::uint64_t> progress{0};  // a's, every 1024
+  alignas(2 * detail::cache_line) std::atomic<bool> stop{false};
+  std::atomic<bool> a_done{false};
+  std::atomic<bool> b_done{false};
+  std::string error_a, error_b;  // pinning refused
+};
 
-void after_pinning(Placement& p, const std::string& error_a, const std::string& error_b) {
-  const std::string& e = error_a.empty() ? error_b : error_a;
+// A measurement's side of the controller: progress is what `a` publishes; a stall stops both.
+class PairDriver final : public Driver {
+ public:
+  explicit PairDriver(Pair& p) : p_(p) {}
+  Published poll() override {
+    Published s;
+    s.consumed = p_.progress.load(std::memory_order_relaxed);
+    s.producers_done = p_.a_done.load(std::memory_order_acquire);
+    s.finished = s.producers_done && p_.b_done.load(std::memory_order_acquire);
+    return s;
+  }
+  void shut_down(std::int64_t) override {}
+  void abort() override { p_.stop.store(true, std::memory_order_relaxed); }
+  [[nodiscard]] bool stuck(const Published&) const override { return true; }
+  [[nodiscard]] std::string stall_detail(const Published& s, std::int64_t stall_ns,
+                                         bool) const override {
+    return "calibrate: the measuring threads made no progress for " +
+           std::to_string(stall_ns / 1'000'000) + " ms (after " + std::to_string(s.consumed) + ")";
+  }
+
+ private:
+  Pair& p_;
+};
+
+// Runs a and b (pinned as planned) under the controller; a stall or a signal ends the
+// measurement with CalibrationError. A refused pin leaves the measurement unpinned, with a note.
+template <class A, class B>
+void run_pair(Placement& place, A a, B b) {
+  auto pair = std::make_shared<Pair>();
+  const auto cpu = [&](unsigned c) {
+    return place.pinned ? std::optional<unsigned>(c) : std::nullopt;
+  };
+  Workers workers;
+  workers.add(std::thread([pair, b, c = cpu(place.cpu_b)]() mutable {
+                pair->start.wait(c, &pair->error_b);
+                b(*pair);
+                pair->b_done.store(true, std::memory_order_release);
+              }),
+              pair->b_done);
+  workers.add(std::thread([pair, a, c = cpu(place.cpu_a)]() mutable {
+                pair->start.wait(c, &pair->error_a);
+                a(*pair);
+                pair->a_done.store(true, std::memory_order_release);
+              }),
+              pair->a_done);
+  const std::int64_t t0 = pair->start.go();
+  PairDriver driver(*pair);
+  const ControlOutcome o = control(driver, workers, {.t0 = t0, .stall_ns = 5'000'000'000});
+  if (o.verdict != Verdict::ok) throw CalibrationError(o.detail);
+  const std::string& e = pair->error_a.empty() ? pair->error_b : pair->error_a;
   if (e.empty()) return;
-  p.pinned = false;  // what follows runs unpinned too, consistently with the figures reported
-  p.pinning = "unpinned";
-  if (!p.note.empty()) p.note += "; ";
-  p.note += e + " (ran unpinned)";
+  place.pinned = false;  // what follows runs unpinned too, consistently with the figures reported
+  place.pinning = "unpinned";
+  if (!place.note.empty()) place.note += "; ";
+  place.note += e + " (ran unpinned)";
 }
 
 struct RoundTrips {
@@ -100,57 +161,63 @@ struct RoundTrips {
 };
 
 void measure_round_trips(const CalibrateOptions& o, Placement& p, RoundTrips& out) {
-  Line ping, pong;
-  std::latch start(2);
-  std::string error_a, error_b;
+  // Shared by the two threads and kept alive by them (see Pair).
+  struct Lines {
+    Line ping, pong;
+  };
+  auto lines = std::make_shared<Lines>();
+  auto rtt = std::make_shared<Histogram>();
   const std::uint64_t total = o.warmup_round_trips + o.round_trips;
   const std::uint64_t batch = o.rtt_batch;
+  const std::uint64_t warmup = o.warmup_round_trips;
+  const std::uint64_t timed = o.round_trips;
   const std::uint32_t spin_limit = p.spin_limit;
 
-  std::thread b([&] {
-    pin_as_planned(p, p.cpu_b, error_b);
-    start.arrive_and_wait();
-    Backoff backoff(spin_limit);
+  auto answer = [lines, total, spin_limit](Pair& pair) {
+    const std::atomic<std::uint64_t>& ping = lines->ping.value;
+    std::atomic<std::uint64_t>& pong = lines->pong.value;
+    Backoff backoff(spin_limit, pair.stop);
     for (std::uint64_t seq = 1; seq <= total; ++seq) {
       backoff.reset();
       // acquire: pairs with A's release, as a consumer taking over an item would.
-      while (ping.value.load(std::memory_order_acquire) != seq)
-        backoff.wait();
+      while (ping.load(std::memory_order_acquire) != seq)
+        if (!backoff.wait()) return;
       // release: hands the answer back the way a real hand-off publishes data.
-      pong.value.store(seq, std::memory_order_release);
+      pong.store(seq, std::memory_order_release);
     }
-  });
-
-  std::thread a([&] {
-    pin_as_planned(p, p.cpu_a, error_a);
-    start.arrive_and_wait();
-    Backoff backoff(spin_limit);
+  };
+  auto send = [lines, rtt, warmup, timed, batch, spin_limit](Pair& pair) {
+    std::atomic<std::uint64_t>& ping = lines->ping.value;
+    const std::atomic<std::uint64_t>& pong = lines->pong.value;
+    Histogram& per_rtt = *rtt;
+    Backoff backoff(spin_limit, pair.stop);
     std::uint64_t seq = 0;
     const auto round_trip = [&]() noexcept {
       ++seq;
       // release: a producer's publication (on x86 a plain store either way, like relaxed).
-      ping.value.store(seq, std::memory_order_release);
+      ping.store(seq, std::memory_order_release);
       backoff.reset();
       // acquire: pairs with B's release of the answer (a plain load on x86).
-      while (pong.value.load(std::memory_order_acquire) != seq)
-        backoff.wait();
+      while (pong.load(std::memory_order_acquire) != seq)
+        if (!backoff.wait()) return false;
+      // relaxed: progress for the controller's watchdog, every 1024 round trips.
+      if ((seq & 1023) == 0) pair.progress.store(seq, std::memory_order_relaxed);
+      return true;
     };
-    for (std::uint64_t i = 0; i < o.warmup_round_trips; ++i)
-      round_trip();
-    for (std::uint64_t left = o.round_trips; left > 0;) {
+    for (std::uint64_t i = 0; i < warmup; ++i)
+      if (!round_trip()) return;
+    for (std::uint64_t left = timed; left > 0;) {
       const std::uint64_t n = std::min(left, batch);
       const std::int64_t t0 = now_ns();
       for (std::uint64_t i = 0; i < n; ++i)
-        round_trip();
+        if (!round_trip()) return;
       const std::int64_t t1 = now_ns();
-      out.per_rtt_ps.record((t1 - t0) * 1000 / static_cast<std::int64_t>(n));
+      per_rtt.record((t1 - t0) * 1000 / static_cast<std::int64_t>(n));
       left -= n;
     }
-  });
-
-  a.join();
-  b.join();
-  after_pinning(p, error_a, error_b);
+  };
+  run_pair(p, send, answer);
+  out.per_rtt_ps = *rtt;
 }
 
 struct RingRun {
@@ -162,26 +229,32 @@ struct RingRun {
   bool extra = false;  // an item beyond the n pushed
 };
 
-void measure_ring(const CalibrateOptions& o, Placement& p, RingRun& r) {
-  RingSpsc<Item> ring(QueueOptions{.capacity = o.ring_capacity, .producers = 1, .consumers = 1});
-  Line producer_done;
-  std::latch start(2);
-  std::string error_a, error_b;
+void measure_ring(const CalibrateOptions& o, Placement& p, RingRun& result) {
+  // Shared by the two threads and kept alive by them (see Pair).
+  struct State {
+    explicit State(std::size_t capacity)
+        : ring(QueueOptions{.capacity = capacity, .producers = 1, .consumers = 1}) {}
+    RingSpsc<Item> ring;
+    Line producer_done;
+    RingRun r;
+  };
+  auto st = std::make_shared<State>(o.ring_capacity);
   const std::uint64_t n = o.ring_items;
   const std::uint32_t spin_limit = p.spin_limit;
 
-  std::thread consumer([&] {
-    pin_as_planned(p, p.cpu_b, error_b);
-    start.arrive_and_wait();
-    Backoff backoff(spin_limit);
+  auto consume = [st, n, spin_limit](Pair& pair) {
+    RingRun& r = st->r;
+    RingSpsc<Item>& ring = st->ring;
+    const std::atomic<std::uint64_t>& producer_done = st->producer_done.value;
+    Backoff backoff(spin_limit, pair.stop);
     std::uint64_t next = 0, sum = 0, out_of_order = 0;
     Item item;
     while (next < n) {
       if (!ring.try_pop(item)) {
         // acquire: pairs with the producer's release after its last push, so every push is
         // visible; if the ring is still empty after that, items were lost.
-        if (producer_done.value.load(std::memory_order_acquire) == 0) {
-          backoff.wait();
+        if (producer_done.load(std::memory_order_acquire) == 0) {
+          if (!backoff.wait()) return;
           continue;
         }
         if (!ring.try_pop(item)) break;
@@ -194,32 +267,30 @@ void measure_ring(const CalibrateOptions& o, Placement& p, RingRun& r) {
     r.end_ns = now_ns();
     backoff.reset();
     // acquire: as above; after it, an item still in the ring is one too many.
-    while (producer_done.value.load(std::memory_order_acquire) == 0)
-      backoff.wait();
+    while (producer_done.load(std::memory_order_acquire) == 0)
+      if (!backoff.wait()) return;
     r.extra = ring.try_pop(item);
     r.consumed = next;
     r.sum = sum;
     r.out_of_order = out_of_order;
-  });
-
-  std::thread producer([&] {
-    pin_as_planned(p, p.cpu_a, error_a);
-    start.arrive_and_wait();
-    Backoff backoff(spin_limit);
-    r.start_ns = now_ns();
+  };
+  auto produce = [st, n, spin_limit](Pair& pair) {
+    RingSpsc<Item>& ring = st->ring;
+    Backoff backoff(spin_limit, pair.stop);
+    st->r.start_ns = now_ns();
     for (std::uint64_t i = 0; i < n; ++i) {
       const Item item{.id = i, .intended_ns = 0, .pushed_ns = 0};
       backoff.reset();
       while (!ring.try_push(item))
-        backoff.wait();
+        if (!backoff.wait()) return;
+      // relaxed: progress for the controller's watchdog, every 4096 items.
+      if ((i & 4095) == 0) pair.progress.store(i + 1, std::memory_order_relaxed);
     }
     // release: publishes "no more pushes" after every push of this thread.
-    producer_done.value.store(1, std::memory_order_release);
-  });
-
-  producer.join();
-  consumer.join();
-  after_pinning(p, error_a, error_b);
+    st->producer_done.value.store(1, std::memory_order_release);
+  };
+  run_pair(p, produce, consume);
+  result = st->r;
 }
 
 // 0 + 1 + ... + (n-1) modulo 2^64, the way the consumer's sum wraps.

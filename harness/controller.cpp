@@ -6,8 +6,8 @@
 
 namespace qb {
 
-std::int64_t StartLine::wait(std::optional<unsigned> cpu) {
-  if (cpu && !pin_current_thread(*cpu, nullptr)) pin_failed_.store(true, std::memory_order_relaxed);
+std::int64_t StartLine::wait(std::optional<unsigned> cpu, std::string* error) {
+  if (cpu && !pin_current_thread(*cpu, error)) pin_failed_.store(true, std::memory_order_relaxed);
   latch_.arrive_and_wait();
   // relaxed: the latch orders the controller's store of t0 before every waiter's return.
   const std::int64_t t0 = t0_.load(std::memory_order_relaxed);

@@ -58,9 +58,9 @@ inline void spin_until_ns(std::int64_t t) noexcept {
 class StartLine {
  public:
   explicit StartLine(std::size_t workers) : latch_(static_cast<std::ptrdiff_t>(workers + 1)) {}
-  // Worker: pins itself to `cpu` (when given; a refusal fails the run afterwards), waits for the
-  // others, then until t0. Returns t0.
-  std::int64_t wait(std::optional<unsigned> cpu);
+  // Worker: pins itself to `cpu` (when given; a refusal fails the run afterwards, and says why in
+  // `error` when given), waits for the others, then until t0. Returns t0.
+  std::int64_t wait(std::optional<unsigned> cpu, std::string* error = nullptr);
   // Controller: sets t0 and arrives. Returns t0.
   std::int64_t go();
   [[nodiscard]] bool pin_failed() const { return pin_failed_.load(std::memory_order_relaxed); }
