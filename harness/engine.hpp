@@ -279,17 +279,18 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   slot.done.store(true, std::memory_order_release);
 }
 
-// A consumer's next item from the queue, by the run's shutdown mode. False: the run is over
-// for this consumer (closed, its poison pill, or the stop flag).
+// A consumer's next item from the queue, by the run's shutdown mode (`poll`: the interval of its
+// timed pops). False: the run is over for this consumer (closed, its poison pill, or the stop
+// flag).
 template <class Q, class H>
-bool pop_next(Shared<Q>& s, H& handle, Item& item) {
-  const Shutdown shutdown = s.cfg.shutdown;
+bool pop_next(Shared<Q>& s, H& handle, Item& item, Shutdown shutdown,
+              std::chrono::nanoseconds poll) {
   if (shutdown != Shutdown::poll) {
     if (handle.pop(item, forever) != QueueStatus::ok) return false;
     return shutdown != Shutdown::poison || !is_poison(item.id);
   }
   for (;;) {
-    if (handle.pop(item, s.cfg.poll_interval) == QueueStatus::ok) return true;
+    if (handle.pop(item, poll) == QueueStatus::ok) return true;
     // acquire: pairs with the controller's store after every producer finished; a pop that
     // timed out after seeing it found the queue empty with nothing more to come.
     if (s.shutdown_requested.load(std::memory_order_acquire))
@@ -366,9 +367,11 @@ void consumer_loop(Shared<Q>& s, std::size_t index) {
   const std::int64_t t0 = s.start.wait(cpu_of(s.pin.consumer_cpu, index));
   const CpuUsage cpu0 = thread_cpu();
   ItemClock clock(slot, cfg, t0);
+  const Shutdown shutdown = cfg.shutdown;
+  const auto poll = cfg.poll_interval;
   std::uint64_t n = 0;
   Item item;
-  while (pop_next(s, handle, item)) {
+  while (pop_next(s, handle, item, shutdown, poll)) {
     clock.taken(item, n);
     const std::uint64_t producer = item_producer(item.id);
     const std::uint64_t seq = item_seq(item.id);

@@ -56,13 +56,15 @@ void tree_consumer_loop(Shared<Q>& s, std::size_t index) {
   const std::int64_t t0 = s.start.wait(cpu_of(s.pin.consumer_cpu, index));
   const CpuUsage cpu0 = thread_cpu();
   ItemClock clock(slot, cfg, t0);
+  const Shutdown shutdown = cfg.shutdown;
+  const auto poll = cfg.poll_interval;
   std::uint64_t n = 0;
   Item item;
   for (;;) {
     if (!local.empty()) {
       item = local.back();
       local.pop_back();
-    } else if (!pop_next(s, handle, item)) {
+    } else if (!pop_next(s, handle, item, shutdown, poll)) {
       break;
     }
     const std::int64_t now = clock.taken(item, n);
