@@ -11,10 +11,10 @@
 #include <optional>
 #include <sstream>
 
+#include "core/units.hpp"
 #include "harness/build_info.hpp"
 #include "harness/calibrate.hpp"
 #include "harness/system_info.hpp"
-#include "core/units.hpp"
 #include "results/console.hpp"
 #include "results/csv.hpp"
 #include "results/hgrm.hpp"
@@ -98,11 +98,6 @@ void add_run_options(CLI::App& run, RunOptions& o) {
 }
 
 namespace {
-
-[[noreturn]] void bad(const std::string& flag, const std::string& value,
-                      const std::string& accepted) {
-  throw UsageError(flag + ": '" + value + "' is not accepted; expected " + accepted);
-}
 
 std::vector<std::string> list_of(const std::string& flag, const std::string& v) {
   auto parts = units::split_list(v);

@@ -4,12 +4,12 @@
 
 #include <CLI/CLI.hpp>
 #include <ostream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "harness/registry.hpp"
 #include "core/run_config.hpp"
+#include "harness/registry.hpp"
+#include "harness/usage.hpp"
 #include "results/run_result.hpp"
 
 namespace qb::cli {
@@ -52,11 +52,6 @@ struct RunOptions {
   bool pin = false;
   bool calibrate = false;
   bool quiet = false;
-};
-
-// Bad input: the message names the flag and the accepted values. Exit code 2.
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
 };
 
 struct Matrix {
