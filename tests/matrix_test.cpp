@@ -1,7 +1,10 @@
-// The matrix behind `qbench run`: the cross product of list-valued options, and --shard K/N,
-// whose parts must cover the matrix exactly once, deterministically and balanced.
+// The matrix behind `qbench run`: the option table (every default parses and reads back, every
+// option refuses a bad value naming its flag), the cross product of list-valued options in a
+// pinned order, and --shard K/N, whose parts must cover the matrix exactly once,
+// deterministically and balanced.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -12,6 +15,92 @@
 
 namespace qb::cli {
 namespace {
+
+// ---- The option table -----------------------------------------------------------------------
+
+// Parses `text` as one item of `opt` into a fresh run and matrix, and spells the value back.
+std::string parse_and_show(const RunOption& opt, const std::string& text) {
+  RunConfig c;
+  Matrix m;
+  for (const Apply& set : opt.value.parse(default_registry(), opt.name(), text))
+    set(c, m);
+  return opt.value.show(c, m);
+}
+
+// The text an option has when it is not given (the queue has no default: any name will do).
+std::string default_text(const RunOption& opt) {
+  if (opt.given) return "false";
+  return opt.required ? "mutex_cv" : std::string(opt.fallback);
+}
+
+TEST(Options, EveryDefaultParsesAndReadsBack) {
+  ASSERT_GE(run_options().size(), 35u);
+  for (const RunOption& opt : run_options()) {
+    SCOPED_TRACE(opt.name());
+    const std::string shown = parse_and_show(opt, default_text(opt));
+    EXPECT_EQ(parse_and_show(opt, shown), shown) << "to_string does not read back";
+    if (!opt.fallback.empty()) {
+      EXPECT_EQ(shown, opt.fallback) << "the default is not written as to_string spells it";
+      // The declared default is what a RunConfig (or a Matrix) holds when nothing is said.
+      EXPECT_EQ(opt.value.show(RunConfig{}, Matrix{}), shown);
+    }
+  }
+}
+
+TEST(Options, ValuesReadBackInTheirShortestExactSpelling) {
+  const std::map<std::string, std::vector<std::pair<std::string, std::string>>> cases = {
+      {"--rate", {{"1.5M", "1.5M"}, {"2500", "2.5k"}, {"50k/s", "50k"}, {"0.5", "0.5"}}},
+      {"--capacity", {{"unbounded", "unbounded"}, {"4k", "4000"}}},
+      {"--duration", {{"1500ms", "1500ms"}, {"0.5s", "500ms"}, {"120s", "2min"}}},
+      {"--backpressure", {{"timeout:5ms", "timeout:5ms"}, {"drop", "drop"}}},
+      {"--shutdown", {{"poll:250us", "poll:250us"}, {"poison", "poison"}}},
+      {"--work", {{"exp:10us", "exp:10us"}, {"fixed:1.5us", "fixed:1500ns"}}},
+      {"--gaps", {{"poisson", "exponential"}}},
+      {"--max-rss", {{"512M", "512M"}, {"4GiB", "4G"}, {"20000000", "20000000"}}},
+      {"--items", {{"50k", "50000"}}},
+      {"--latency", {{"off", "off"}}},
+      {"--shard", {{"2/4", "2/4"}}},
+  };
+  for (const RunOption& opt : run_options()) {
+    const auto it = cases.find(opt.name());
+    if (it == cases.end()) continue;
+    for (const auto& [typed, shown] : it->second)
+      EXPECT_EQ(parse_and_show(opt, typed), shown) << opt.name() << " " << typed;
+  }
+}
+
+// Every option that takes a value checks it (file and directory names excepted) and says which
+// flag it was.
+TEST(Options, ABadValueOfEveryOptionIsRefusedNamingTheFlag) {
+  for (const RunOption& opt : run_options()) {
+    if (!opt.text || opt.placeholder == "FILE" || opt.placeholder == "DIR") continue;
+    RunOptions o;
+    o.queue = "mutex_cv";
+    o.*opt.text = "bogus";
+    try {
+      (void)build_matrix(default_registry(), o);
+      ADD_FAILURE() << opt.name() << " accepted 'bogus'";
+    } catch (const UsageError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(opt.name() + ": ", 0), 0u) << e.what();
+    }
+  }
+}
+
+TEST(Options, TheListsAreTheMatrixDimensionsInMatrixOrder) {
+  std::vector<std::string> lists;
+  for (const RunOption& opt : run_options()) {
+    if (opt.list) lists.push_back(opt.name());
+    if (opt.applies) {  // asked of the run's workload, which must be set by then
+      EXPECT_NE(std::find(lists.begin(), lists.end(), "--workload"), lists.end()) << opt.name();
+    }
+  }
+  EXPECT_EQ(lists,
+            (std::vector<std::string>{"--queue", "--workload", "--producers", "--consumers",
+                                      "--capacity", "--rate", "--fanout", "--depth", "--keys",
+                                      "--backpressure", "--shutdown", "--latency"}));
+}
+
+// ---- The matrix --------------------------------------------------------------------------------
 
 RunOptions big_matrix() {
   RunOptions o;
