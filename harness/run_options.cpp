@@ -93,11 +93,12 @@ Codec<double> rate() {
           rate_text};
 }
 
-Codec<nanoseconds> duration(nanoseconds lo, nanoseconds hi, const std::string& range) {
+Codec<nanoseconds> duration(nanoseconds lo, nanoseconds hi) {
+  const std::string accepted = "a duration from " + duration_text(lo) + " to " + duration_text(hi) +
+                               " with a unit (ns, us, ms, s, min)";
   return {[=](const std::string& flag, const std::string& s) {
             const auto d = units::parse_duration(s);
-            if (!d || *d < lo || *d > hi)
-              bad(flag, s, "a duration " + range + " with a unit (ns, us, ms, s, min)");
+            if (!d || *d < lo || *d > hi) bad(flag, s, accepted);
             return *d;
           },
           duration_text};
@@ -349,12 +350,10 @@ const std::vector<RunOption>& run_options() {
        .text = &RunOptions::peak_rate, .value = field(&RunConfig::peak_rate, rate())},
       {.flags = "--burst", .placeholder = "DURATION", .fallback = "100ms",
        .help = "burst length: 100ms",
-       .text = &RunOptions::burst,
-       .value = field(&RunConfig::burst, duration(1us, 24h, "from 1us to 24h"))},
+       .text = &RunOptions::burst, .value = field(&RunConfig::burst, duration(1us, 24h))},
       {.flags = "--period", .placeholder = "DURATION", .fallback = "1s",
        .help = "time from one burst to the next: 1s",
-       .text = &RunOptions::period,
-       .value = field(&RunConfig::period, duration(1us, 24h, "from 1us to 24h"))},
+       .text = &RunOptions::period, .value = field(&RunConfig::period, duration(1us, 24h))},
       {.flags = "--gaps", .placeholder = "NAME", .fallback = "fixed",
        .help = "gaps between sends: fixed or exponential (Poisson)",
        .text = &RunOptions::gaps,
@@ -396,8 +395,7 @@ const std::vector<RunOption>& run_options() {
        .value = fields(&RunConfig::shutdown, &RunConfig::poll_interval, shutdown_policy())},
       {.flags = "-d,--duration", .placeholder = "DURATION", .fallback = "2s",
        .help = "run length: 5s",
-       .text = &RunOptions::duration,
-       .value = field(&RunConfig::duration, duration(1ms, 24h, "from 1ms to 24h"))},
+       .text = &RunOptions::duration, .value = field(&RunConfig::duration, duration(1ms, 24h))},
       {.flags = "-n,--items", .placeholder = "COUNT",
        .help = "end after this many items offered (overrides --duration)",
        .text = &RunOptions::items,
@@ -423,14 +421,14 @@ const std::vector<RunOption>& run_options() {
       {.flags = "--stall-timeout", .placeholder = "DURATION", .fallback = "5s",
        .help = "end a run that consumes nothing this long",
        .text = &RunOptions::stall_timeout,
-       .value = field(&RunConfig::stall_timeout, duration(10ms, 1h, "from 10ms to 1h"))},
+       .value = field(&RunConfig::stall_timeout, duration(10ms, 1h))},
       {.flags = "--max-rss", .placeholder = "BYTES",
        .help = "end a run whose RSS crosses this (default: half of RAM)",
        .text = &RunOptions::max_rss, .value = field(&RunConfig::max_rss_bytes, rss_cap())},
       {.flags = "--sample-interval", .placeholder = "DURATION", .fallback = "10ms",
        .help = "sampler period",
        .text = &RunOptions::sample_interval,
-       .value = field(&RunConfig::sample_interval, duration(1ms, 10s, "from 1ms to 10s"))},
+       .value = field(&RunConfig::sample_interval, duration(1ms, 10s))},
       {.flags = "--seed", .placeholder = "NUMBER", .fallback = "1",
        .help = "seed for Poisson gaps and service times",
        .text = &RunOptions::seed,
