@@ -12,7 +12,6 @@
 #include <span>
 #include <sstream>
 
-#include "core/units.hpp"
 #include "harness/build_info.hpp"
 #include "harness/calibrate.hpp"
 #include "harness/system_info.hpp"
