@@ -13,6 +13,7 @@
 #include "harness/cli.hpp"
 #include "harness/controller.hpp"
 #include "harness/system_info.hpp"
+#include "harness/usage.hpp"
 #include "queues/detail/spin.hpp"
 #include "queues/ring_spsc.hpp"
 #include "results/csv.hpp"
@@ -349,11 +350,6 @@ Calibration calibrate(const CalibrateOptions& o) {
 namespace cli {
 
 namespace {
-
-[[noreturn]] void bad(const std::string& flag, const std::string& value,
-                      const std::string& accepted) {
-  throw UsageError(flag + ": '" + value + "' is not accepted; expected " + accepted);
-}
 
 std::uint64_t count_value(const std::string& flag, const std::string& s, std::uint64_t hi,
                           const std::string& hi_text) {

@@ -2,8 +2,9 @@
 
 #include <optional>
 
-#include "harness/cli.hpp"
 #include "core/units.hpp"
+#include "harness/cli.hpp"
+#include "harness/usage.hpp"
 #include "results/compare.hpp"
 #include "results/csv_reader.hpp"
 
@@ -50,11 +51,6 @@ void add_compare_options(CLI::App& compare, CompareArgs& a) {
 }
 
 namespace {
-
-[[noreturn]] void bad(const std::string& flag, const std::string& value,
-                      const std::string& accepted) {
-  throw UsageError(flag + ": '" + value + "' is not accepted; expected " + accepted);
-}
 
 double threshold_value(const std::string& s) {
   std::optional<double> v;

@@ -12,8 +12,9 @@
 #include <optional>
 #include <sstream>
 
-#include "harness/system_info.hpp"
 #include "core/units.hpp"
+#include "harness/system_info.hpp"
+#include "harness/usage.hpp"
 
 #ifndef QB_SOURCE_DIR
 #define QB_SOURCE_DIR "."

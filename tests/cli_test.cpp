@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/run_options.hpp"
 #include "results/csv.hpp"
 #include "tests/file_support.hpp"
 #include "tests/qbench_process.hpp"
@@ -169,6 +170,36 @@ const BadInput kBadInputs[] = {
 
 INSTANTIATE_TEST_SUITE_P(Cli, QbenchBadInput, ::testing::ValuesIn(kBadInputs),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// Every option of the table (harness/run_options.hpp) that takes a value refuses a bad one the
+// same way, file and directory names excepted.
+TEST_F(QbenchCli, ABadValueOfEveryOptionExitsTwoWithOneLineNamingTheFlag) {
+  for (const qb::cli::RunOption& opt : qb::cli::run_options()) {
+    if (!opt.text || opt.placeholder == "FILE" || opt.placeholder == "DIR") continue;
+    std::vector<std::string> args = {"run", "--out", dir_ / "out.csv", opt.name(), "bogus"};
+    if (!opt.required) args.insert(args.begin() + 1, {"-q", "mutex_cv"});
+    const Outcome o = qbench(args);
+    EXPECT_EQ(o.code, 2) << opt.name() << ": " << describe(o);
+    EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+    EXPECT_EQ(o.err.rfind("qbench: " + opt.name() + ": ", 0), 0u) << o.err;
+    EXPECT_NE(o.err.find("'bogus'"), std::string::npos) << o.err;
+    EXPECT_TRUE(entries().empty()) << opt.name() << " left " << entries().front();
+  }
+}
+
+// --help names what each option takes and shows its default: COUNT=1, not TEXT.
+TEST_F(QbenchCli, RunHelpShowsTypedPlaceholdersAndDefaults) {
+  const Outcome o = qbench({"run", "--help"});
+  ASSERT_EQ(o.code, 0) << describe(o);
+  EXPECT_EQ(o.out.find("TEXT"), std::string::npos) << o.out;
+  for (const char* shown :
+       {"-q,--queue QUEUE REQUIRED", "-p,--producers COUNT=1", "-r,--rate RATE=100k",
+        "-d,--duration DURATION=2s", "--backpressure POLICY=block", "--out FILE", "--shard K/N"})
+    EXPECT_NE(o.out.find(shown), std::string::npos) << shown << " not in:\n" << o.out;
+  for (const qb::cli::RunOption& opt : qb::cli::run_options())
+    EXPECT_NE(o.out.find(opt.name()), std::string::npos) << opt.name();
+  EXPECT_TRUE(entries().empty());
+}
 
 // A directory is no CSV file: refused before anything runs (exit 2), not after the first run.
 TEST_F(QbenchCli, OutNamingADirectoryIsRefusedUpFront) {

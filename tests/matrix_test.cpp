@@ -1,7 +1,10 @@
-// The matrix behind `qbench run`: the cross product of list-valued options, and --shard K/N,
-// whose parts must cover the matrix exactly once, deterministically and balanced.
+// The matrix behind `qbench run`: the option table (every default parses and reads back, every
+// option refuses a bad value naming its flag), the cross product of list-valued options in a
+// pinned order, and --shard K/N, whose parts must cover the matrix exactly once,
+// deterministically and balanced.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -12,6 +15,92 @@
 
 namespace qb::cli {
 namespace {
+
+// ---- The option table -----------------------------------------------------------------------
+
+// Parses `text` as one item of `opt` into a fresh run and matrix, and spells the value back.
+std::string parse_and_show(const RunOption& opt, const std::string& text) {
+  RunConfig c;
+  Matrix m;
+  for (const Apply& set : opt.value.parse(default_registry(), opt.name(), text))
+    set(c, m);
+  return opt.value.show(c, m);
+}
+
+// The text an option has when it is not given (the queue has no default: any name will do).
+std::string default_text(const RunOption& opt) {
+  if (opt.given) return "false";
+  return opt.required ? "mutex_cv" : std::string(opt.fallback);
+}
+
+TEST(Options, EveryDefaultParsesAndReadsBack) {
+  ASSERT_GE(run_options().size(), 35u);
+  for (const RunOption& opt : run_options()) {
+    SCOPED_TRACE(opt.name());
+    const std::string shown = parse_and_show(opt, default_text(opt));
+    EXPECT_EQ(parse_and_show(opt, shown), shown) << "to_string does not read back";
+    if (!opt.fallback.empty()) {
+      EXPECT_EQ(shown, opt.fallback) << "the default is not written as to_string spells it";
+      // The declared default is what a RunConfig (or a Matrix) holds when nothing is said.
+      EXPECT_EQ(opt.value.show(RunConfig{}, Matrix{}), shown);
+    }
+  }
+}
+
+TEST(Options, ValuesReadBackInTheirShortestExactSpelling) {
+  const std::map<std::string, std::vector<std::pair<std::string, std::string>>> cases = {
+      {"--rate", {{"1.5M", "1.5M"}, {"2500", "2.5k"}, {"50k/s", "50k"}, {"0.5", "0.5"}}},
+      {"--capacity", {{"unbounded", "unbounded"}, {"4k", "4000"}}},
+      {"--duration", {{"1500ms", "1500ms"}, {"0.5s", "500ms"}, {"120s", "2min"}}},
+      {"--backpressure", {{"timeout:5ms", "timeout:5ms"}, {"drop", "drop"}}},
+      {"--shutdown", {{"poll:250us", "poll:250us"}, {"poison", "poison"}}},
+      {"--work", {{"exp:10us", "exp:10us"}, {"fixed:1.5us", "fixed:1500ns"}}},
+      {"--gaps", {{"poisson", "exponential"}}},
+      {"--max-rss", {{"512M", "512M"}, {"4GiB", "4G"}, {"20000000", "20000000"}}},
+      {"--items", {{"50k", "50000"}}},
+      {"--latency", {{"off", "off"}}},
+      {"--shard", {{"2/4", "2/4"}}},
+  };
+  for (const RunOption& opt : run_options()) {
+    const auto it = cases.find(opt.name());
+    if (it == cases.end()) continue;
+    for (const auto& [typed, shown] : it->second)
+      EXPECT_EQ(parse_and_show(opt, typed), shown) << opt.name() << " " << typed;
+  }
+}
+
+// Every option that takes a value checks it (file and directory names excepted) and says which
+// flag it was.
+TEST(Options, ABadValueOfEveryOptionIsRefusedNamingTheFlag) {
+  for (const RunOption& opt : run_options()) {
+    if (!opt.text || opt.placeholder == "FILE" || opt.placeholder == "DIR") continue;
+    RunOptions o;
+    o.queue = "mutex_cv";
+    o.*opt.text = "bogus";
+    try {
+      (void)build_matrix(default_registry(), o);
+      ADD_FAILURE() << opt.name() << " accepted 'bogus'";
+    } catch (const UsageError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(opt.name() + ": ", 0), 0u) << e.what();
+    }
+  }
+}
+
+TEST(Options, TheListsAreTheMatrixDimensionsInMatrixOrder) {
+  std::vector<std::string> lists;
+  for (const RunOption& opt : run_options()) {
+    if (opt.list) lists.push_back(opt.name());
+    if (opt.applies) {  // asked of the run's workload, which must be set by then
+      EXPECT_NE(std::find(lists.begin(), lists.end(), "--workload"), lists.end()) << opt.name();
+    }
+  }
+  EXPECT_EQ(lists,
+            (std::vector<std::string>{"--queue", "--workload", "--producers", "--consumers",
+                                      "--capacity", "--rate", "--fanout", "--depth", "--keys",
+                                      "--backpressure", "--shutdown", "--latency"}));
+}
+
+// ---- The matrix --------------------------------------------------------------------------------
 
 RunOptions big_matrix() {
   RunOptions o;
@@ -41,6 +130,116 @@ TEST(Matrix, CrossProductInStableOrderWithWarmupsFirst) {
   EXPECT_EQ(m.runs[4].rep, -1);
   EXPECT_EQ(m.runs.front().queue, "mutex_cv");
   EXPECT_EQ(m.runs.back().queue, "moodycamel+park");
+}
+
+// The order of the runs is part of the interface (scripts, suites and --shard rely on it): every
+// list-valued option multiplies in, the first outermost, in the order below; --rate applies to
+// steady, burst and pingpong only, --fanout/--depth to tree only, --keys to all but tree (a tree
+// run has keys 0); the repetitions of one configuration are innermost. Combinations a queue
+// cannot serve are left out without changing the order of the others.
+std::string describe_run(const RunConfig& c) {
+  return c.queue + " " + std::string(to_string(c.workload)) + " " + std::to_string(c.producers) +
+         "x" + std::to_string(c.consumers) + " cap " + std::to_string(c.capacity) + " rate " +
+         std::to_string(static_cast<long>(c.rate)) + " tree " + std::to_string(c.fanout) + "^" +
+         std::to_string(c.depth) + " keys " + std::to_string(c.keys) + " " +
+         std::string(to_string(c.backpressure)) + "/" + std::to_string(c.push_timeout.count()) +
+         " " + std::string(to_string(c.shutdown)) + "/" + std::to_string(c.poll_interval.count()) +
+         (c.record_latency ? " on" : " off") + " rep " + std::to_string(c.rep);
+}
+
+TEST(Matrix, OrderOfAManyDimensionalMatrixIsPinned) {
+  RunOptions o;
+  o.queue = "mutex_cv,boost_spsc+spin";
+  o.workload = "steady,flood,tree,pingpong";
+  o.producers = "1,2";
+  o.consumers = "2,1";
+  o.capacity = "64,unbounded";
+  o.rate = "10k,20k";
+  o.fanout = "3,2";
+  o.depth = "1,0";
+  o.keys = "4,0";
+  o.backpressure = "drop,timeout:2ms";
+  o.shutdown = "poll:3ms,close";
+  o.latency = "off,on";
+  o.duration = "1s";
+  o.reps = "2";
+  o.warmup = "1";
+  const Matrix m = build_matrix(default_registry(), o);
+
+  // Every combination in the reference order; the matrix is this list without the skipped ones.
+  const std::vector<std::string> queues = {"mutex_cv", "boost_spsc+spin"};
+  const std::vector<WorkloadKind> workloads = {WorkloadKind::steady, WorkloadKind::flood,
+                                               WorkloadKind::tree, WorkloadKind::pingpong};
+  const std::vector<std::size_t> two_one = {2, 1}, caps = {64, unbounded};
+  std::vector<std::string> all;
+  for (const auto& q : queues)
+    for (WorkloadKind w : workloads)
+      for (std::size_t p : {1, 2})
+        for (std::size_t c : two_one)
+          for (std::size_t cap : caps)
+            for (double rate : {10e3, 20e3})
+              for (std::size_t f : {3, 2})
+                for (std::size_t d : {1, 0})
+                  for (std::size_t k : {4, 0})
+                    for (Backpressure b : {Backpressure::drop, Backpressure::timeout})
+                      for (Shutdown s : {Shutdown::poll, Shutdown::close})
+                        for (bool lat : {false, true}) {
+                          const bool tree = w == WorkloadKind::tree;
+                          const bool uses_rate = !tree && w != WorkloadKind::flood;
+                          if ((!uses_rate && rate != 10e3) || (!tree && (f != 3 || d != 1)) ||
+                              (tree && k != 0))
+                            continue;
+                          RunConfig cfg;
+                          cfg.queue = q;
+                          cfg.workload = w;
+                          cfg.producers = p;
+                          cfg.consumers = c;
+                          cfg.capacity = cap;
+                          cfg.rate = rate;
+                          cfg.fanout = f;
+                          cfg.depth = d;
+                          cfg.keys = tree ? 0 : k;
+                          cfg.backpressure = b;
+                          cfg.push_timeout =
+                              std::chrono::milliseconds(b == Backpressure::drop ? 0 : 2);
+                          cfg.shutdown = s;
+                          cfg.poll_interval =
+                              std::chrono::milliseconds(s == Shutdown::poll ? 3 : 0);
+                          cfg.record_latency = lat;
+                          for (int r = -1; r < 2; ++r) {
+                            cfg.rep = r;
+                            all.push_back(describe_run(cfg));
+                          }
+                        }
+  ASSERT_EQ(m.runs.size(), 1776u);   // 592 configurations x (1 warm-up + 2 reps)
+  ASSERT_EQ(m.skipped.size(), 29u);  // one line per skipped combination, in matrix order
+  EXPECT_EQ(m.skipped.front(),
+            "mutex_cv steady 1x2: --latency off is for flood and tree (steady needs the clock for "
+            "every send)");
+  EXPECT_EQ(m.skipped[9],
+            "boost_spsc+spin steady 1x2: boost_spsc+spin serves at most 1 producer(s) x 1 "
+            "consumer(s) (--producers/--consumers)");
+  EXPECT_EQ(m.skipped[11],
+            "boost_spsc+spin steady 1x1: boost_spsc+spin needs a capacity (no "
+            "unbounded mode)");
+  EXPECT_EQ(m.skipped.back(),
+            "boost_spsc+spin pingpong 2x1: pingpong runs one client and one server (--producers 1 "
+            "--consumers 1)");
+  std::size_t next = 0;  // m.runs must be a subsequence of `all`
+  for (const RunConfig& c : m.runs) {
+    const std::string d = describe_run(c);
+    while (next < all.size() && all[next] != d)
+      ++next;
+    ASSERT_LT(next, all.size()) << d << " is out of order or not in the reference";
+    ++next;
+    EXPECT_EQ(c.duration, std::chrono::seconds(1));
+    EXPECT_EQ(c.seed, 1u);
+  }
+  EXPECT_EQ(describe_run(m.runs.front()),
+            "mutex_cv steady 1x2 cap 64 rate 10000 tree 3^1 keys 4 drop/0 poll/3000000 on rep -1");
+  EXPECT_EQ(describe_run(m.runs.back()),
+            "boost_spsc+spin pingpong 1x1 cap 64 rate 20000 tree 3^1 keys 0 timeout/2000000 "
+            "close/0 on rep 1");
 }
 
 TEST(Matrix, ShardsCoverTheMatrixExactlyOnce) {
