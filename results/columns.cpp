@@ -197,171 +197,186 @@ constexpr Column verdict_detail = text("verdict_detail", Role::verdict, of_run<&
 
 namespace {
 
+// The machine and build: the context of the results file and of the calibration file.
+constexpr std::array kMachine = {col::timestamp,    col::qbench_version, col::git_sha,
+                                 col::host,         col::cpu_model,      col::cores,
+                                 col::memory_bytes, col::kernel,         col::compiler,
+                                 col::build_type,   col::sanitizer};
+
+// One table from its parts, in order.
+template <std::size_t... N>
+consteval auto join(const std::array<Column, N>&... parts) {
+  std::array<Column, (N + ...)> out{};
+  std::size_t i = 0;
+  ((std::copy(parts.begin(), parts.end(), out.begin() + i), i += N), ...);
+  return out;
+}
+
 // ---- The results file (`qbench run --out`), schema v1 ---------------------------------------
 // In file order; new columns only at the end, flagged `appended`.
-constexpr Column kResults[] = {
-    // Schema and context (repeated on every row so that files concatenate).
-    col::schema_version,
-    col::run_id,
-    col::timestamp,
-    col::qbench_version,
-    col::git_sha,
-    col::host,
-    col::cpu_model,
-    col::cores,
-    col::memory_bytes,
-    col::kernel,
-    col::compiler,
-    col::build_type,
-    col::sanitizer,
-    text("clock", context, of_context<&RunContext::clock>),
-    measure("clock_cost_ns", U::nanoseconds, lower, of_context<&RunContext::clock_cost_ns>, 0,
-            context),
-    // Configuration.
-    col::queue,
-    text("queue_order", setting, [](const RowSource& s) { return text_of(s.run->traits.order); }),
-    text("queue_bound", setting, [](const RowSource& s) { return text_of(s.run->traits.bound); }),
-    text("queue_progress", setting,
-         [](const RowSource& s) { return text_of(s.run->traits.progress); }),
-    col::workload,
-    col::producers,
-    col::consumers,
-    number("oversubscribed", setting, U::flag, of_run<&RunResult::oversubscribed>),
-    col::capacity,
-    number("rate", key, U::per_second, only<paced, of_config<&RunConfig::rate>>),
-    number("peak_rate", key, U::per_second, only<burst, of_config<&RunConfig::peak_rate>>),
-    number("burst_s", key, U::seconds, only<burst, of_config<&RunConfig::burst>>),
-    number("period_s", key, U::seconds, only<burst, of_config<&RunConfig::period>>),
-    text("gaps", key, only<paced, of_config<&RunConfig::gaps>>),
-    text("service", key, of_config<&RunConfig::service>),
-    number("service_s", key, U::seconds, only<served, of_config<&RunConfig::service_time>>),
-    text("service_mode", key, only<served, of_config<&RunConfig::service_mode>>),
-    col::backpressure,
-    number("push_timeout_s", key, U::seconds,
-           only<timeout_policy, of_config<&RunConfig::push_timeout>>),
-    number("duration_s", key, U::seconds, only<by_duration, of_config<&RunConfig::duration>>),
-    number("items_target", key, U::items, only<by_items, of_config<&RunConfig::items>>),
-    number("stall_timeout_s", setting, U::seconds, of_config<&RunConfig::stall_timeout>),
-    number("max_rss_bytes", setting, U::bytes, only<capped, of_config<&RunConfig::max_rss_bytes>>),
-    col::rep,
-    number("seed", identity, U::none, of_config<&RunConfig::seed>),
-    // Outcome.
-    col::verdict,
-    col::verdict_detail,
-    measure("elapsed_s", U::seconds, lower, of_run<&RunResult::elapsed_s>),
-    measure("produce_s", U::seconds, lower, of_run<&RunResult::produce_s>),
-    measure("drain_s", U::seconds, lower, of_run<&RunResult::drain_s>),
-    measure("offered", U::items, higher, of_run<&RunResult::offered>),
-    measure("accepted", U::items, higher, of_run<&RunResult::accepted>),
-    measure("rejected", U::items, lower, of_run<&RunResult::rejected>),
-    measure("dropped", U::items, lower, of_run<&RunResult::dropped>),
-    measure("consumed", U::items, higher, of_run<&RunResult::consumed>),
-    measure("lost", U::items, lower, of_run<&RunResult::lost>),
-    measure("duplicated", U::items, lower, of_run<&RunResult::duplicated>),
-    measure("out_of_order", U::items, lower, of_run<&RunResult::out_of_order>),
-    measure("checksum_ok", U::flag, higher, of_run<&RunResult::checksum_ok>),
-    measure("starved_consumers", U::threads, lower, of_run<&RunResult::starved_consumers>),
-    measure("throughput_per_s", U::per_second, higher, of_run<&RunResult::throughput>, compared),
-    // Latency from the intended send time, sojourn (push call to pop) and producer lag.
-    measure("latency_p50_ns", U::nanoseconds, lower,
-            only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 50.0>>),
-    measure("latency_p90_ns", U::nanoseconds, lower,
-            only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 90.0>>),
-    measure("latency_p99_ns", U::nanoseconds, lower,
-            only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 99.0>>, compared),
-    measure("latency_p999_ns", U::nanoseconds, lower,
-            only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 99.9>>),
-    measure("latency_p9999_ns", U::nanoseconds, lower,
-            only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 99.99>>),
-    measure("latency_max_ns", U::nanoseconds, lower,
-            [](const RowSource& s) {
-              return recorded<&RunResult::latency>(s) ? text_of(s.run->latency.max()) : "";
-            }),
-    measure("latency_mean_ns", U::nanoseconds, lower,
-            [](const RowSource& s) {
-              return recorded<&RunResult::latency>(s) ? text_of(s.run->latency.mean()) : "";
-            }),
-    measure("sojourn_p50_ns", U::nanoseconds, lower,
-            only<recorded<&RunResult::sojourn>, percentile<&RunResult::sojourn, 50.0>>),
-    measure("sojourn_p99_ns", U::nanoseconds, lower,
-            only<recorded<&RunResult::sojourn>, percentile<&RunResult::sojourn, 99.0>>),
-    measure("sojourn_max_ns", U::nanoseconds, lower,
-            [](const RowSource& s) {
-              return recorded<&RunResult::sojourn>(s) ? text_of(s.run->sojourn.max()) : "";
-            }),
-    measure("lag_p50_ns", U::nanoseconds, lower, only<lagged, percentile<&RunResult::lag, 50.0>>),
-    measure("lag_p99_ns", U::nanoseconds, lower, only<lagged, percentile<&RunResult::lag, 99.0>>),
-    measure("lag_max_ns", U::nanoseconds, lower,
-            [](const RowSource& s) { return lagged(s) ? text_of(s.run->lag.max()) : ""; }),
-    // CPU.
-    measure("cpu_user_s", U::seconds, lower,
-            [](const RowSource& s) { return text_of(s.run->cpu().user_s); }),
-    measure("cpu_sys_s", U::seconds, lower,
-            [](const RowSource& s) { return text_of(s.run->cpu().sys_s); }),
-    measure("cpu_producers_s", U::seconds, lower,
-            [](const RowSource& s) { return text_of(s.run->cpu_producers.total_s()); }),
-    measure("cpu_consumers_s", U::seconds, lower,
-            [](const RowSource& s) { return text_of(s.run->cpu_consumers.total_s()); }),
-    measure("cpu_ns_per_item", U::nanoseconds, lower,
-            only<consumed_any, of_run<&RunResult::cpu_ns_per_item>>),
-    measure("cpu_cores_busy", U::cpus, lower, only<elapsed_any, of_run<&RunResult::cores_busy>>),
-    measure("voluntary_switches", U::count, lower,
-            [](const RowSource& s) { return text_of(s.run->cpu().voluntary_switches); }),
-    measure("involuntary_switches", U::count, lower,
-            [](const RowSource& s) { return text_of(s.run->cpu().involuntary_switches); }),
-    measure("wakeups", U::count, lower,
-            [](const RowSource& s) {
-              return counts_wakeups(s) ? text_of(s.run->wait_stats->wakeups) : "";
-            }),
-    measure("wasted_wakeups", U::count, lower,
-            [](const RowSource& s) {
-              return counts_wakeups(s) ? text_of(s.run->wait_stats->wasted_wakeups) : "";
-            }),
-    measure("notifies", U::count, lower,
-            [](const RowSource& s) {
-              return counts_wakeups(s) ? text_of(s.run->wait_stats->notifies) : "";
-            }),
-    // Memory.
-    measure("rss_before_bytes", U::bytes, lower, of_run<&RunResult::rss_before>),
-    measure("rss_after_bytes", U::bytes, lower, of_run<&RunResult::rss_after>),
-    measure("peak_rss_bytes", U::bytes, lower,
+constexpr auto kResults = join(
+    std::array{col::schema_version, col::run_id},
+    // The context (repeated on every row so that files concatenate).
+    kMachine,
+    std::array{
+        text("clock", context, of_context<&RunContext::clock>),
+        measure("clock_cost_ns", U::nanoseconds, lower, of_context<&RunContext::clock_cost_ns>, 0,
+                context),
+        // Configuration.
+        col::queue,
+        text("queue_order", setting,
+             [](const RowSource& s) { return text_of(s.run->traits.order); }),
+        text("queue_bound", setting,
+             [](const RowSource& s) { return text_of(s.run->traits.bound); }),
+        text("queue_progress", setting,
+             [](const RowSource& s) { return text_of(s.run->traits.progress); }),
+        col::workload,
+        col::producers,
+        col::consumers,
+        number("oversubscribed", setting, U::flag, of_run<&RunResult::oversubscribed>),
+        col::capacity,
+        number("rate", key, U::per_second, only<paced, of_config<&RunConfig::rate>>),
+        number("peak_rate", key, U::per_second, only<burst, of_config<&RunConfig::peak_rate>>),
+        number("burst_s", key, U::seconds, only<burst, of_config<&RunConfig::burst>>),
+        number("period_s", key, U::seconds, only<burst, of_config<&RunConfig::period>>),
+        text("gaps", key, only<paced, of_config<&RunConfig::gaps>>),
+        text("service", key, of_config<&RunConfig::service>),
+        number("service_s", key, U::seconds, only<served, of_config<&RunConfig::service_time>>),
+        text("service_mode", key, only<served, of_config<&RunConfig::service_mode>>),
+        col::backpressure,
+        number("push_timeout_s", key, U::seconds,
+               only<timeout_policy, of_config<&RunConfig::push_timeout>>),
+        number("duration_s", key, U::seconds, only<by_duration, of_config<&RunConfig::duration>>),
+        number("items_target", key, U::items, only<by_items, of_config<&RunConfig::items>>),
+        number("stall_timeout_s", setting, U::seconds, of_config<&RunConfig::stall_timeout>),
+        number("max_rss_bytes", setting, U::bytes,
+               only<capped, of_config<&RunConfig::max_rss_bytes>>),
+        col::rep,
+        number("seed", identity, U::none, of_config<&RunConfig::seed>),
+        // Outcome.
+        col::verdict,
+        col::verdict_detail,
+        measure("elapsed_s", U::seconds, lower, of_run<&RunResult::elapsed_s>),
+        measure("produce_s", U::seconds, lower, of_run<&RunResult::produce_s>),
+        measure("drain_s", U::seconds, lower, of_run<&RunResult::drain_s>),
+        measure("offered", U::items, higher, of_run<&RunResult::offered>),
+        measure("accepted", U::items, higher, of_run<&RunResult::accepted>),
+        measure("rejected", U::items, lower, of_run<&RunResult::rejected>),
+        measure("dropped", U::items, lower, of_run<&RunResult::dropped>),
+        measure("consumed", U::items, higher, of_run<&RunResult::consumed>),
+        measure("lost", U::items, lower, of_run<&RunResult::lost>),
+        measure("duplicated", U::items, lower, of_run<&RunResult::duplicated>),
+        measure("out_of_order", U::items, lower, of_run<&RunResult::out_of_order>),
+        measure("checksum_ok", U::flag, higher, of_run<&RunResult::checksum_ok>),
+        measure("starved_consumers", U::threads, lower, of_run<&RunResult::starved_consumers>),
+        measure("throughput_per_s", U::per_second, higher, of_run<&RunResult::throughput>,
+                compared),
+        // Latency from the intended send time, sojourn (push call to pop) and producer lag.
+        measure("latency_p50_ns", U::nanoseconds, lower,
+                only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 50.0>>),
+        measure("latency_p90_ns", U::nanoseconds, lower,
+                only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 90.0>>),
+        measure("latency_p99_ns", U::nanoseconds, lower,
+                only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 99.0>>,
+                compared),
+        measure("latency_p999_ns", U::nanoseconds, lower,
+                only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 99.9>>),
+        measure("latency_p9999_ns", U::nanoseconds, lower,
+                only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 99.99>>),
+        measure("latency_max_ns", U::nanoseconds, lower,
+                [](const RowSource& s) {
+                  return recorded<&RunResult::latency>(s) ? text_of(s.run->latency.max()) : "";
+                }),
+        measure("latency_mean_ns", U::nanoseconds, lower,
+                [](const RowSource& s) {
+                  return recorded<&RunResult::latency>(s) ? text_of(s.run->latency.mean()) : "";
+                }),
+        measure("sojourn_p50_ns", U::nanoseconds, lower,
+                only<recorded<&RunResult::sojourn>, percentile<&RunResult::sojourn, 50.0>>),
+        measure("sojourn_p99_ns", U::nanoseconds, lower,
+                only<recorded<&RunResult::sojourn>, percentile<&RunResult::sojourn, 99.0>>),
+        measure("sojourn_max_ns", U::nanoseconds, lower,
+                [](const RowSource& s) {
+                  return recorded<&RunResult::sojourn>(s) ? text_of(s.run->sojourn.max()) : "";
+                }),
+        measure("lag_p50_ns", U::nanoseconds, lower,
+                only<lagged, percentile<&RunResult::lag, 50.0>>),
+        measure("lag_p99_ns", U::nanoseconds, lower,
+                only<lagged, percentile<&RunResult::lag, 99.0>>),
+        measure("lag_max_ns", U::nanoseconds, lower,
+                [](const RowSource& s) { return lagged(s) ? text_of(s.run->lag.max()) : ""; }),
+        // CPU.
+        measure("cpu_user_s", U::seconds, lower,
+                [](const RowSource& s) { return text_of(s.run->cpu().user_s); }),
+        measure("cpu_sys_s", U::seconds, lower,
+                [](const RowSource& s) { return text_of(s.run->cpu().sys_s); }),
+        measure("cpu_producers_s", U::seconds, lower,
+                [](const RowSource& s) { return text_of(s.run->cpu_producers.total_s()); }),
+        measure("cpu_consumers_s", U::seconds, lower,
+                [](const RowSource& s) { return text_of(s.run->cpu_consumers.total_s()); }),
+        measure("cpu_ns_per_item", U::nanoseconds, lower,
+                only<consumed_any, of_run<&RunResult::cpu_ns_per_item>>),
+        measure("cpu_cores_busy", U::cpus, lower,
+                only<elapsed_any, of_run<&RunResult::cores_busy>>),
+        measure("voluntary_switches", U::count, lower,
+                [](const RowSource& s) { return text_of(s.run->cpu().voluntary_switches); }),
+        measure("involuntary_switches", U::count, lower,
+                [](const RowSource& s) { return text_of(s.run->cpu().involuntary_switches); }),
+        measure("wakeups", U::count, lower,
+                [](const RowSource& s) {
+                  return counts_wakeups(s) ? text_of(s.run->wait_stats->wakeups) : "";
+                }),
+        measure("wasted_wakeups", U::count, lower,
+                [](const RowSource& s) {
+                  return counts_wakeups(s) ? text_of(s.run->wait_stats->wasted_wakeups) : "";
+                }),
+        measure("notifies", U::count, lower,
+                [](const RowSource& s) {
+                  return counts_wakeups(s) ? text_of(s.run->wait_stats->notifies) : "";
+                }),
+        // Memory.
+        measure("rss_before_bytes", U::bytes, lower, of_run<&RunResult::rss_before>),
+        measure("rss_after_bytes", U::bytes, lower, of_run<&RunResult::rss_after>),
+        measure(
+            "peak_rss_bytes", U::bytes, lower,
             [](const RowSource& s) { return peak_rss_known(s) ? text_of(*s.run->peak_rss) : ""; }),
-    measure("peak_depth", U::items, lower, of_run<&RunResult::peak_depth>),
-    // Appended to v1 after its first release.
-    text("pacing", key, only<paced, of_config<&RunConfig::pacing>>, appended),
-    measure("cpu_pacing_s", U::seconds, lower, only<paced, of_run<&RunResult::cpu_pacing_s>>,
+        measure("peak_depth", U::items, lower, of_run<&RunResult::peak_depth>),
+        // Appended to v1 after its first release.
+        text("pacing", key, only<paced, of_config<&RunConfig::pacing>>, appended),
+        measure("cpu_pacing_s", U::seconds, lower, only<paced, of_run<&RunResult::cpu_pacing_s>>,
+                appended),
+        text("shutdown", key, of_config<&RunConfig::shutdown>, appended),
+        number("poll_interval_s", key, U::seconds,
+               only<polled, of_config<&RunConfig::poll_interval>>, appended),
+        measure("shutdown_s", U::seconds, lower, only<shut_down, of_run<&RunResult::shutdown_s>>,
+                appended),
+        number("fanout", key, U::count, only<tree, of_config<&RunConfig::fanout>>, appended),
+        number("depth", key, U::count, only<tree, of_config<&RunConfig::depth>>, appended),
+        number("nodes_per_root", key, U::count, only<tree, of_config<&RunConfig::nodes_per_root>>,
+               appended),
+        measure("inline_nodes", U::count, lower, only<tree, of_run<&RunResult::inline_nodes>>,
+                appended),
+        number("keys", key, U::count, only<keyed, of_config<&RunConfig::keys>>, appended),
+        measure("key_reorders", U::items, lower, only<keyed, of_run<&RunResult::key_reorders>>,
+                appended),
+        text(
+            "latency_recording", key,
+            [](const RowSource& s) { return std::string(cfg(s).record_latency ? "on" : "off"); },
             appended),
-    text("shutdown", key, of_config<&RunConfig::shutdown>, appended),
-    number("poll_interval_s", key, U::seconds, only<polled, of_config<&RunConfig::poll_interval>>,
-           appended),
-    measure("shutdown_s", U::seconds, lower, only<shut_down, of_run<&RunResult::shutdown_s>>,
-            appended),
-    number("fanout", key, U::count, only<tree, of_config<&RunConfig::fanout>>, appended),
-    number("depth", key, U::count, only<tree, of_config<&RunConfig::depth>>, appended),
-    number("nodes_per_root", key, U::count, only<tree, of_config<&RunConfig::nodes_per_root>>,
-           appended),
-    measure("inline_nodes", U::count, lower, only<tree, of_run<&RunResult::inline_nodes>>,
-            appended),
-    number("keys", key, U::count, only<keyed, of_config<&RunConfig::keys>>, appended),
-    measure("key_reorders", U::items, lower, only<keyed, of_run<&RunResult::key_reorders>>,
-            appended),
-    text(
-        "latency_recording", key,
-        [](const RowSource& s) { return std::string(cfg(s).record_latency ? "on" : "off"); },
-        appended),
-    text("pinning", key, of_run<&RunResult::pinning>, appended),
-    measure("floor_rtt_p50_ns", U::nanoseconds, lower,
-            only<calibrated, of_context<&RunContext::floor_rtt_p50_ns>>, appended, context),
-    measure("floor_rtt_p99_ns", U::nanoseconds, lower,
-            only<calibrated, of_context<&RunContext::floor_rtt_p99_ns>>, appended, context),
-    measure("bare_ring_items_per_s", U::per_second, higher,
-            only<calibrated, of_context<&RunContext::bare_ring_items_per_s>>, appended, context),
-};
+        text("pinning", key, of_run<&RunResult::pinning>, appended),
+        measure("floor_rtt_p50_ns", U::nanoseconds, lower,
+                only<calibrated, of_context<&RunContext::floor_rtt_p50_ns>>, appended, context),
+        measure("floor_rtt_p99_ns", U::nanoseconds, lower,
+                only<calibrated, of_context<&RunContext::floor_rtt_p99_ns>>, appended, context),
+        measure("bare_ring_items_per_s", U::per_second, higher,
+                only<calibrated, of_context<&RunContext::bare_ring_items_per_s>>, appended,
+                context),
+    });
 
 // ---- The time-series file (`qbench run --timeseries`), schema v1 ----------------------------
 // One row per sampler tick: the run's identity and shape (the results file's rows), then the
 // sample.
-constexpr Column kTimeseries[] = {
+constexpr std::array kTimeseries = {
     col::schema_version,
     col::run_id,
     col::git_sha,
@@ -392,35 +407,25 @@ constexpr Column kTimeseries[] = {
 
 // ---- The calibration file (`qbench calibrate --out`), schema v1 -----------------------------
 // The machine and build (the results file's context rows), then the floor.
-constexpr Column kCalibration[] = {
-    col::schema_version,
-    col::timestamp,
-    col::qbench_version,
-    col::git_sha,
-    col::host,
-    col::cpu_model,
-    col::cores,
-    col::memory_bytes,
-    col::kernel,
-    col::compiler,
-    col::build_type,
-    col::sanitizer,
-    text("pinning", setting, of_calibration<&Calibration::pinning>),
-    measure("rtt_min_ns", U::nanoseconds, lower, fixed<&Calibration::rtt_min_ns, 3>),
-    measure("rtt_p50_ns", U::nanoseconds, lower, fixed<&Calibration::rtt_p50_ns, 3>),
-    measure("rtt_p99_ns", U::nanoseconds, lower, fixed<&Calibration::rtt_p99_ns, 3>),
-    measure("rtt_max_ns", U::nanoseconds, lower, fixed<&Calibration::rtt_max_ns, 3>),
-    measure("clock_read_ns", U::nanoseconds, lower, fixed<&Calibration::clock_read_ns, 2>),
-    measure("bare_ring_items_per_s", U::per_second, higher,
-            fixed<&Calibration::bare_ring_items_per_s, 0>),
-    number("round_trips", setting, U::count, of_calibration<&Calibration::round_trips>),
-    number("ring_items", setting, U::items, of_calibration<&Calibration::ring_items>),
-};
+constexpr auto kCalibration =
+    join(std::array{col::schema_version}, kMachine,
+         std::array{
+             text("pinning", setting, of_calibration<&Calibration::pinning>),
+             measure("rtt_min_ns", U::nanoseconds, lower, fixed<&Calibration::rtt_min_ns, 3>),
+             measure("rtt_p50_ns", U::nanoseconds, lower, fixed<&Calibration::rtt_p50_ns, 3>),
+             measure("rtt_p99_ns", U::nanoseconds, lower, fixed<&Calibration::rtt_p99_ns, 3>),
+             measure("rtt_max_ns", U::nanoseconds, lower, fixed<&Calibration::rtt_max_ns, 3>),
+             measure("clock_read_ns", U::nanoseconds, lower, fixed<&Calibration::clock_read_ns, 2>),
+             measure("bare_ring_items_per_s", U::per_second, higher,
+                     fixed<&Calibration::bare_ring_items_per_s, 0>),
+             number("round_trips", setting, U::count, of_calibration<&Calibration::round_trips>),
+             number("ring_items", setting, U::items, of_calibration<&Calibration::ring_items>),
+         });
 
 // ---- What every table promises (checked by the compiler) ------------------------------------
 
 template <std::size_t N>
-constexpr bool well_formed(const Column (&cols)[N]) {
+constexpr bool well_formed(const std::array<Column, N>& cols) {
   if (N == 0 || cols[0].name != col::schema_version.name) return false;  // first, always
   for (std::size_t i = 0; i < N; ++i) {
     const Column& c = cols[i];

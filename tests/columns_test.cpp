@@ -152,26 +152,25 @@ TEST(ColumnTable, CompareKeysAreEveryKeyColumnAndDefaultsAreTheComparedFlag) {
 
 // ---- Every getter fills its column for some run ------------------------------------------------
 
+// Every field set, calibrated, from a sanitizer build.
 qb::RunContext full_context() {
-  qb::RunContext ctx;
-  ctx.timestamp = "2024-01-02T03:04:05Z";
-  ctx.qbench_version = "0.1.0";
-  ctx.git_sha = "abc1234";
-  ctx.host = "h";
-  ctx.cpu_model = "cpu";
-  ctx.cores = 2;
-  ctx.memory_bytes = 1 << 30;
-  ctx.kernel = "Linux";
-  ctx.compiler = "GNU";
-  ctx.build_type = "Release";
-  ctx.sanitizer = "thread";
-  ctx.clock = "tsc";
-  ctx.clock_cost_ns = 20;
-  ctx.calibrated = true;
-  ctx.floor_rtt_p50_ns = 100;
-  ctx.floor_rtt_p99_ns = 200;
-  ctx.bare_ring_items_per_s = 1e8;
-  return ctx;
+  return {.timestamp = "2024-01-02T03:04:05Z",
+          .qbench_version = "0.1.0",
+          .git_sha = "abc1234",
+          .host = "h",
+          .cpu_model = "cpu",
+          .cores = 2,
+          .memory_bytes = 1 << 30,
+          .kernel = "Linux",
+          .compiler = "GNU",
+          .build_type = "Release",
+          .sanitizer = "thread",
+          .clock = "tsc",
+          .clock_cost_ns = 20,
+          .calibrated = true,
+          .floor_rtt_p50_ns = 100,
+          .floor_rtt_p99_ns = 200,
+          .bare_ring_items_per_s = 1e8};
 }
 
 // A burst run with every optional part: keys, service, timeout, poll shutdown, cap, wait stats.
