@@ -49,6 +49,7 @@
 #include "harness/build_info.hpp"
 #include "queues/all_queues.hpp"
 #include "queues/detail/spin.hpp"
+#include "results/columns.hpp"  // the context keys
 
 namespace {
 
@@ -287,14 +288,15 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
-  benchmark::AddCustomContext("qbench_version", qb::build_info::version);
-  benchmark::AddCustomContext("git_sha", qb::build_info::git_sha);
+  // The context keys are the results file's column names.
+  benchmark::AddCustomContext(std::string(qb::col::qbench_version.name), qb::build_info::version);
+  benchmark::AddCustomContext(std::string(qb::col::git_sha.name), qb::build_info::git_sha);
   benchmark::AddCustomContext("qbench_build_type", qb::build_info::build_type);
-  benchmark::AddCustomContext("compiler", qb::build_info::compiler);
+  benchmark::AddCustomContext(std::string(qb::col::compiler.name), qb::build_info::compiler);
   benchmark::AddCustomContext("item_bytes", std::to_string(sizeof(Item)));
   benchmark::AddCustomContext("queue_capacity", std::to_string(kCapacity));
 #if defined(QB_SANITIZER_BUILD)
-  benchmark::AddCustomContext("sanitizer", QB_SANITIZER_BUILD);
+  benchmark::AddCustomContext(std::string(qb::col::sanitizer.name), QB_SANITIZER_BUILD);
   std::fprintf(stderr, "qb_bench: sanitizer build (%s): timings are not results\n",
                QB_SANITIZER_BUILD);
 #endif

@@ -397,16 +397,14 @@ void add_calibrate_options(CLI::App& calibrate, CalibrateArgs& a) {
 }
 
 std::string calibration_csv_header() {
-  return "timestamp,host,cpu_model,cores,pinning,rtt_min_ns,rtt_p50_ns,rtt_p99_ns,rtt_max_ns,"
-         "clock_read_ns,bare_ring_items_per_s,round_trips,ring_items,sanitizer";
+  return calibration_table().header();
 }
 
 std::string calibration_csv_line(const RunContext& ctx, const Calibration& c) {
-  return csv_line({ctx.timestamp, ctx.host, ctx.cpu_model, std::to_string(ctx.cores), c.pinning,
-                   fixed(c.rtt_min_ns, 3), fixed(c.rtt_p50_ns, 3), fixed(c.rtt_p99_ns, 3),
-                   fixed(c.rtt_max_ns, 3), fixed(c.clock_read_ns, 2),
-                   fixed(c.bare_ring_items_per_s, 0), std::to_string(c.round_trips),
-                   std::to_string(c.ring_items), ctx.sanitizer});
+  RowSource src;
+  src.context = &ctx;
+  src.calibration = &c;
+  return csv_line(calibration_table().row_values(src));
 }
 
 int calibrate_command(const CalibrateArgs& a, std::ostream& out, std::ostream& err) {

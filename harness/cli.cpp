@@ -12,6 +12,7 @@
 #include <span>
 #include <sstream>
 
+#include "core/units.hpp"
 #include "harness/build_info.hpp"
 #include "harness/calibrate.hpp"
 #include "harness/system_info.hpp"
@@ -301,32 +302,8 @@ int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std
         csv->commit();
       }
       if (ts && !r.samples.empty()) {
-        for (const Sample& s : r.samples) {
-          char t[32];
-          std::snprintf(t, sizeof t, "%.6f", s.t_s);
-          ts->add_line(
-              csv_line({std::to_string(timeseries_schema_version),
-                        run_id,
-                        ctx.git_sha,
-                        ctx.host,
-                        cfg.queue,
-                        std::string(to_string(cfg.workload)),
-                        std::to_string(cfg.producers),
-                        std::to_string(cfg.consumers),
-                        cfg.capacity == unbounded ? "unbounded" : std::to_string(cfg.capacity),
-                        std::string(to_string(cfg.backpressure)),
-                        std::to_string(cfg.rep),
-                        t,
-                        std::to_string(s.depth),
-                        std::to_string(s.rss_bytes),
-                        std::to_string(s.consumed),
-                        std::to_string(s.accepted),
-                        std::to_string(s.refused),
-                        s.in_burst ? "1" : "0",
-                        std::to_string(s.lat_mean_ns),
-                        std::to_string(s.lat_p99_ns),
-                        std::to_string(s.lat_max_ns)}));
-        }
+        for (const Sample& s : r.samples)
+          ts->add_line(csv_line(timeseries_values(ctx, r, run_id, s)));
         ts->commit();
       }
     } catch (const OutputError& e) {

@@ -10,14 +10,32 @@
 
 namespace qb::cli {
 
+namespace {
+
+template <class List>
+std::string joined(const List& v, std::string_view sep) {
+  std::string s;
+  for (const auto& x : v) {
+    if (!s.empty()) s += sep;
+    s += x;
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string default_metric_list() {
+  return joined(default_compare_metrics(), ",");
+}
+
 void add_compare_options(CLI::App& compare, CompareArgs& a) {
   compare.add_option("baseline", a.baseline, "results file of the reference (qbench run --out)")
       ->required();
   compare.add_option("candidate", a.candidate, "results file to judge against it")->required();
   compare
       .add_option("-m,--metric", a.metric,
-                  "numeric columns to compare, comma-separated (results/README.md); *_per_s, "
-                  "offered, accepted, consumed are better higher, every other column lower")
+                  "metrics to compare, comma-separated: columns with a better direction in "
+                  "`qbench columns` (results/README.md)")
       ->capture_default_str();
   compare
       .add_option("--threshold", a.threshold,
@@ -42,11 +60,11 @@ void add_compare_options(CLI::App& compare, CompareArgs& a) {
   compare.add_flag("--markdown", a.markdown,
                    "write a GitHub-flavoured Markdown report (for a CI job summary)");
   compare.footer(
-      "Rows are matched by configuration (queue, workload, producers, consumers, capacity, rate, "
-      "peak_rate, burst_s, period_s, gaps, service, service_s, service_mode, backpressure, "
-      "push_timeout_s, duration_s, items_target, pacing), not by position, host or commit; each "
-      "side may hold several repetitions per configuration. Runs whose verdict is not ok are "
-      "left out of the statistics; on the candidate they fail the comparison.\n"
+      "Rows are matched by configuration (every key column of `qbench columns`: " +
+      joined(compare_key_columns(), ", ") +
+      "), not by position, host or commit; each side may hold several repetitions per "
+      "configuration. Runs whose verdict is not ok are left out of the statistics; on the "
+      "candidate they fail the comparison.\n"
       "Exit codes: 0 no regression, 1 a regression or a failed candidate run, 2 bad input.");
 }
 

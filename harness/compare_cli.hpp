@@ -13,10 +13,13 @@
 
 namespace qb::cli {
 
+// The column table's default metrics of compare, comma-separated.
+std::string default_metric_list();
+
 struct CompareArgs {
   std::string baseline;
   std::string candidate;
-  std::string metric = "throughput_per_s,latency_p99_ns";
+  std::string metric = default_metric_list();
   std::string threshold = "10%";
   std::string alpha = "0.05";
   std::string correction = "holm";

@@ -12,6 +12,7 @@
 #include "harness/compare_cli.hpp"
 #include "harness/registry.hpp"
 #include "harness/suite_cli.hpp"
+#include "results/columns.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"qbench: load tests and benchmarks for producer/consumer queues"};
@@ -44,6 +45,13 @@ int main(int argc, char** argv) {
       "calibrate", "measure this machine's floor: core-to-core round trip, clock read, bare ring");
   qb::cli::add_calibrate_options(*calibrate, cal);
 
+  bool columns_json = false;
+  auto* columns = app.add_subcommand(
+      "columns",
+      "print the columns of the results, time-series and calibration files: name, role, "
+      "type, unit, better direction");
+  columns->add_flag("--json", columns_json, "as JSON (scripts/columns.json is this output)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -62,6 +70,7 @@ int main(int argc, char** argv) {
                  : compare->parsed()   ? " compare"
                  : suite->parsed()     ? " suite"
                  : calibrate->parsed() ? " calibrate"
+                 : columns->parsed()   ? " columns"
                                        : "");
     return 2;
   }
@@ -69,6 +78,13 @@ int main(int argc, char** argv) {
   if (list->parsed()) return qb::cli::list_command(qb::default_registry(), std::cout);
   if (compare->parsed()) return qb::cli::compare_command(cmp, std::cout, std::cerr);
   if (calibrate->parsed()) return qb::cli::calibrate_command(cal, std::cout, std::cerr);
+  if (columns->parsed()) {
+    if (columns_json)
+      qb::write_columns_json(std::cout);
+    else
+      qb::write_columns_text(std::cout);
+    return 0;
+  }
   if (suite->parsed())
     return qb::cli::suite_command(qb::default_registry(), suite_args, std::cout, std::cerr);
   return qb::cli::run_command(qb::default_registry(), opts, std::cout, std::cerr);

@@ -123,12 +123,23 @@ double min_two_sided_p(std::size_t n1, std::size_t n2) {
 // ---- Metrics ------------------------------------------------------------------------------
 
 const std::vector<std::string_view>& compare_key_columns() {
-  static const std::vector<std::string_view> cols = {
-      "queue",      "workload",     "producers",    "consumers",    "capacity",
-      "rate",       "peak_rate",    "burst_s",      "period_s",     "gaps",
-      "service",    "service_s",    "service_mode", "backpressure", "push_timeout_s",
-      "duration_s", "items_target", "pacing",       "shutdown",     "poll_interval_s"};
+  static const std::vector<std::string_view> cols = [] {
+    std::vector<std::string_view> keys;
+    for (const Column* c : {&col::queue, &col::workload, &col::producers, &col::consumers})
+      keys.push_back(c->name);
+    for (const Column& c : results_table().columns)
+      if (c.role == Role::key && std::find(keys.begin(), keys.end(), c.name) == keys.end())
+        keys.push_back(c.name);
+    return keys;
+  }();
   return cols;
+}
+
+std::vector<std::string> default_compare_metrics() {
+  std::vector<std::string> out;
+  for (const Column& c : results_table().columns)
+    if (c.has(compared)) out.emplace_back(c.name);
+  return out;
 }
 
 namespace {
@@ -137,41 +148,19 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// Columns that are not measurements: text, the schema, the key, and what names a sample.
-bool is_non_metric(std::string_view col) {
-  static const std::set<std::string_view> text = {"schema_version",
-                                                  "run_id",
-                                                  "timestamp",
-                                                  "qbench_version",
-                                                  "git_sha",
-                                                  "host",
-                                                  "cpu_model",
-                                                  "kernel",
-                                                  "compiler",
-                                                  "build_type",
-                                                  "sanitizer",
-                                                  "clock",
-                                                  "queue_order",
-                                                  "queue_bound",
-                                                  "queue_progress",
-                                                  "verdict",
-                                                  "verdict_detail",
-                                                  "rep",
-                                                  "seed"};
-  const auto& key = compare_key_columns();
-  return text.count(col) || std::find(key.begin(), key.end(), col) != key.end();
+// A column compare can judge: one with a direction in the column table, or one qbench does not
+// know (a newer file's extra column).
+bool is_measurement(std::string_view name) {
+  const Column* c = results_table().find(name);
+  return c == nullptr || c->better != Better::none;
 }
 
 }  // namespace
 
-Better metric_better(std::string_view col) {
-  static const std::set<std::string_view> higher = {"offered", "accepted", "consumed",
-                                                    "checksum_ok"};
-  if (ends_with(col, "_per_s") || higher.count(col)) return Better::higher;
-  // Every other column qbench writes is a cost (latency, sojourn, lag, cpu_*, switches,
-  // wakeups, notifies, rss, depth, rejected, dropped, lost, duplicated, ...), and so is a
-  // column qbench does not know.
-  return Better::lower;
+Better metric_better(std::string_view name) {
+  if (const Column* c = results_table().find(name); c && c->better != Better::none)
+    return c->better;
+  return ends_with(name, "_per_s") ? Better::higher : Better::lower;
 }
 
 std::string_view to_string(Finding f) {
@@ -243,10 +232,10 @@ std::string canonical(const std::string& s) {
 Side index_side(const ResultsTable& t, const std::vector<std::string>& metrics) {
   Side s;
   s.t = &t;
-  s.verdict_col = *t.column("verdict");
-  s.detail_col = *t.column("verdict_detail");
-  s.rep_col = *t.column("rep");
-  s.host_col = *t.column("host");
+  s.verdict_col = *t.column(col::verdict.name);
+  s.detail_col = *t.column(col::verdict_detail.name);
+  s.rep_col = *t.column(col::rep.name);
+  s.host_col = *t.column(col::host.name);
   std::vector<std::size_t> key_cols, metric_cols;
   for (auto c : compare_key_columns())
     key_cols.push_back(*t.column(c));
@@ -298,8 +287,8 @@ std::vector<std::string> distinct(const ResultsTable& t, std::string_view col) {
 
 std::string describe(const ResultsTable& t) {
   std::string s = t.name + " (" + std::to_string(t.rows.size()) + " rows";
-  const auto sha = distinct(t, "git_sha");
-  const auto host = distinct(t, "host");
+  const auto sha = distinct(t, col::git_sha.name);
+  const auto host = distinct(t, col::host.name);
   if (!sha.empty()) s += "; git " + list_some(sha);
   if (!host.empty()) s += "; host " + list_some(host);
   return s + ")";
@@ -537,16 +526,19 @@ CompareReport compare_results(const ResultsTable& base, const ResultsTable& cand
     if (std::find(metrics.begin(), metrics.end(), m) == metrics.end()) metrics.push_back(m);
   if (metrics.empty()) throw CompareError("--metric: expected at least one column name");
   for (const auto& m : metrics) {
-    if (is_non_metric(m)) {
+    if (!is_measurement(m)) {
       throw CompareError("--metric: " + quote(m) +
                          " is not a measurement (a configuration, context or text column); "
-                         "expected a numeric column such as throughput_per_s or latency_p99_ns");
+                         "expected a metric such as " +
+                         list_some(default_compare_metrics()) +
+                         " (`qbench columns` lists every column with its role)");
     }
     const bool in_base = base.column(m).has_value(), in_cand = cand.column(m).has_value();
     if (!in_base && !in_cand) {
       throw CompareError("--metric: unknown column " + quote(m) +
-                         "; expected a numeric column of the results files such as "
-                         "throughput_per_s, latency_p99_ns, cpu_ns_per_item (results/README.md)");
+                         "; expected a metric of the results files such as " +
+                         list_some(default_compare_metrics()) +
+                         " (`qbench columns` lists every column with its role)");
     }
     if (!in_base || !in_cand) {
       throw CompareError("--metric: column " + quote(m) + " is in " +
@@ -568,7 +560,7 @@ CompareReport compare_results(const ResultsTable& base, const ResultsTable& cand
   const std::string& ref_queue = o.normalize_by;
   if (!ref_queue.empty()) {
     for (const Side* s : {&b, &c}) {
-      const auto queues = distinct(*s->t, "queue");
+      const auto queues = distinct(*s->t, col::queue.name);
       if (std::find(queues.begin(), queues.end(), ref_queue) == queues.end()) {
         throw CompareError("--normalize-by: queue " + quote(ref_queue) + " has no rows in " +
                            s->t->name + "; expected a queue run in both files (" +
@@ -706,12 +698,12 @@ CompareReport compare_results(const ResultsTable& base, const ResultsTable& cand
     rep.warnings.push_back(buf);
   }
   for (const Side* s : {&b, &c}) {
-    const auto san = distinct(*s->t, "sanitizer");
+    const auto san = distinct(*s->t, col::sanitizer.name);
     if (!san.empty()) {
       rep.warnings.push_back(s->t->name + " has rows from a sanitizer build (" + list_some(san) +
                              "): its timings are not results");
     }
-    for (const auto& bt : distinct(*s->t, "build_type")) {
+    for (const auto& bt : distinct(*s->t, col::build_type.name)) {
       if (bt != "Release" && bt != "RelWithDebInfo") {
         rep.warnings.push_back(s->t->name + " has rows from a " + bt +
                                " build: its timings are not results");
@@ -720,7 +712,7 @@ CompareReport compare_results(const ResultsTable& base, const ResultsTable& cand
     }
   }
   if (ref_queue.empty()) {
-    const auto hb = distinct(base, "host"), hc = distinct(cand, "host");
+    const auto hb = distinct(base, col::host.name), hc = distinct(cand, col::host.name);
     const bool overlap = std::any_of(hb.begin(), hb.end(), [&](const auto& h) {
       return std::find(hc.begin(), hc.end(), h) != hc.end();
     });
@@ -744,12 +736,15 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
+// In the metric's unit (the column table's); a column qbench does not know, as a plain number.
 std::string value_text(const std::string& metric, double v, bool ratio) {
   if (ratio) return fmt("%.3f", v) + "x";
   const double a = std::fabs(v);
-  if (ends_with(metric, "_ns") && a >= 1) return units::format_ns(v);
-  if (ends_with(metric, "_bytes") && a >= 1) return units::format_bytes(v);
-  if (ends_with(metric, "_per_s") && a >= 1000) return units::format_rate(v);
+  const Column* c = results_table().find(metric);
+  const Unit unit = c ? c->unit : Unit::none;
+  if (unit == Unit::nanoseconds && a >= 1) return units::format_ns(v);
+  if (unit == Unit::bytes && a >= 1) return units::format_bytes(v);
+  if (unit == Unit::per_second && a >= 1000) return units::format_rate(v);
   return fmt("%.4g", v);
 }
 

@@ -4,18 +4,19 @@
 // and significant (a two-sided Mann-Whitney U test across repetitions, p < alpha).
 //
 // Decisions (also in `qbench compare --help` and the report itself):
-// - Configuration key: the columns in compare_key_columns() (queue, workload, threads, capacity,
-//   rates, burst shape, gaps, service, backpressure, run length, pacing). Not the context (host,
-//   git_sha, ...: comparing two commits or two machines is the point), not rep or seed (samples
-//   of one configuration), and not the columns derived from others or from the machine
-//   (queue_order/bound/progress follow the queue; oversubscribed follows `cores`; stall_timeout_s
-//   and max_rss_bytes are watchdog limits, max_rss defaulting to half the machine's memory).
-//   Numeric key fields are compared as numbers (1e+06 matches 1000000).
-// - Direction: metric_better() knows every numeric qbench column: *_per_s, offered, accepted,
-//   consumed and checksum_ok are better higher; everything else (latency, sojourn, lag, cpu_*,
-//   switches, wakeups, notifies, rss, depth, rejected, dropped, lost, ...) is better lower. A
-//   column qbench does not know (a newer file's extra column) is better lower unless its name
-//   ends with _per_s.
+// - Configuration key: every column whose role in the column table (results/columns.hpp) is
+//   `key`: queue, workload, threads, capacity, rates, burst shape, gaps, service, backpressure,
+//   run length, pacing, shutdown, tree shape, keys, latency recording, pinning, and whatever key
+//   column is added later. Not the context (host, git_sha, ...: comparing two commits or two
+//   machines is the point), not the identity of a sample (run_id, rep, seed), and not the
+//   settings that follow a key or the machine (queue_order/bound/progress follow the queue;
+//   oversubscribed follows `cores`; stall_timeout_s and max_rss_bytes are watchdog limits,
+//   max_rss defaulting to half the machine's memory). Numeric key fields are compared as numbers
+//   (1e+06 matches 1000000).
+// - Metrics: a column with a better direction in the column table (every metric, and the
+//   machine's measured floor and clock cost), or a column qbench does not know (a newer file's
+//   extra column). The direction is the table's; an unknown column is better lower unless its
+//   name ends with _per_s. By default, the table's `compared` metrics.
 // - Rows whose verdict is not `ok` are excluded from the statistics and reported. On the
 //   candidate side they fail the gate (exit 1), as `qbench run` does; on the baseline side they
 //   only warn.
@@ -44,6 +45,7 @@
 #include <string_view>
 #include <vector>
 
+#include "results/columns.hpp"
 #include "results/csv_reader.hpp"
 
 namespace qb {
@@ -73,9 +75,14 @@ double min_two_sided_p(std::size_t n1, std::size_t n2);
 
 // ---- Metrics ------------------------------------------------------------------------------
 
-enum class Better { higher, lower };
+// higher or lower (never none): the column table's direction, or for a column qbench does not
+// know, higher when its name ends with _per_s and else lower.
 Better metric_better(std::string_view column);
+// The results file's key columns: queue, workload, producers, consumers (the start of every
+// label), then the other key columns in file order.
 const std::vector<std::string_view>& compare_key_columns();
+// The metrics compared when none is named: the table's `compared` columns.
+std::vector<std::string> default_compare_metrics();
 
 // ---- The comparison -----------------------------------------------------------------------
 
@@ -92,7 +99,7 @@ std::string_view to_string(Correction c);
 std::vector<double> adjust_p_values(const std::vector<double>& p, Correction c);
 
 struct CompareOptions {
-  std::vector<std::string> metrics = {"throughput_per_s", "latency_p99_ns"};
+  std::vector<std::string> metrics = default_compare_metrics();
   double threshold = 0.10;  // relative change of the medians
   double alpha = 0.05;      // significance level of the whole report (see Correction)
   Correction correction = Correction::holm;

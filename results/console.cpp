@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/units.hpp"
+#include "results/columns.hpp"
 
 namespace qb {
 namespace {
@@ -33,10 +34,13 @@ void ConsoleReporter::report_context(const RunContext& ctx) {
 }
 
 void ConsoleReporter::header() {
-  out_ << pad("queue", 28, false) << pad("workload", 10, false) << pad("PxC", 6) << pad("rep", 4)
-       << pad("thrpt/s", 9) << pad("p50", 9) << pad("p99", 9) << pad("p99.9", 9) << pad("max", 9)
-       << pad("cpu/item", 9) << pad("cores", 6) << pad("depth", 8) << pad("peakRSS", 9)
-       << pad("refused", 9) << "  verdict\n";
+  // Headings for people: the columns that hold a CSV column's value are named after it; `cores`
+  // is cpu_cores_busy, `depth` peak_depth and `refused` rejected + dropped.
+  out_ << pad(std::string(col::queue.name), 28, false)
+       << pad(std::string(col::workload.name), 10, false) << pad("PxC", 6)
+       << pad(std::string(col::rep.name), 4) << pad("thrpt/s", 9) << pad("p50", 9) << pad("p99", 9)
+       << pad("p99.9", 9) << pad("max", 9) << pad("cpu/item", 9) << pad("cores", 6)
+       << pad("depth", 8) << pad("peakRSS", 9) << pad("refused", 9) << "  verdict\n";
   header_done_ = true;
 }
 

@@ -1,6 +1,6 @@
-// The CSV schema, declared once (DESIGN.md section 6): schema_version first, the run context on
-// every row, blank for not applicable, new columns only at the end. results/README.md documents
-// every column with its unit.
+// The CSV files: their columns come from the column table (results/columns.hpp: schema_version
+// first, the run context on every row, blank for not applicable, new columns only at the end);
+// results/README.md documents every column with its unit. Writing, quoting and parsing lines.
 #pragma once
 
 #include <cstdint>
@@ -10,23 +10,25 @@
 #include <string_view>
 #include <vector>
 
+#include "results/columns.hpp"
 #include "results/context.hpp"
 #include "results/run_result.hpp"
 
 namespace qb {
 
-inline constexpr int csv_schema_version = 1;
-inline constexpr int timeseries_schema_version = 1;
-
 // A row of values by column, in schema order.
 using CsvRow = std::vector<std::string>;
 
+// The names of results_table() and timeseries_table(), in order.
 const std::vector<std::string_view>& csv_columns();
 const std::vector<std::string_view>& timeseries_columns();
 
 std::string csv_header();
 std::string timeseries_header();
 CsvRow csv_values(const RunContext& ctx, const RunResult& r, std::string_view run_id);
+// One time-series row: the run's identity and shape, then the sample.
+CsvRow timeseries_values(const RunContext& ctx, const RunResult& r, std::string_view run_id,
+                         const Sample& s);
 std::string csv_line(const CsvRow& row);  // quoted where needed, no newline
 
 // Splits one CSV line (RFC 4180 quoting). Throws std::runtime_error on a malformed line.

@@ -17,9 +17,6 @@ namespace qb {
 
 namespace {
 
-// The last column of schema v1 as first released; later columns were appended to it.
-constexpr std::string_view kLastOriginalColumn = "peak_depth";
-
 struct Record {
   std::string text;
   std::size_t line;  // 1-based line where the record starts
@@ -103,7 +100,7 @@ ResultsTable read_results(std::istream& in, const std::string& name) {
 
   const std::vector<std::string> header = fields_of(records[first]);
   const auto& known = csv_columns();
-  if (header.front() != "schema_version") {
+  if (header.front() != col::schema_version.name) {
     throw ReadError(name + ": not a qbench results file: its header starts with " +
                     quote(header.front()) + ", not schema_version");
   }
@@ -115,13 +112,16 @@ ResultsTable read_results(std::istream& in, const std::string& name) {
                       std::to_string(csv_schema_version) + " has " + quote(known[i]));
     }
   }
+  // Schema v1 as first released: the columns before the first appended one.
+  const auto& cols = results_table().columns;
   const auto original_end = static_cast<std::size_t>(
-      std::find(known.begin(), known.end(), kLastOriginalColumn) - known.begin() + 1);
+      std::find_if(cols.begin(), cols.end(), [](const Column& c) { return c.has(appended); }) -
+      cols.begin());
   if (header.size() < original_end) {
     throw ReadError(name + ": another CSV schema: the header stops after " + quote(header.back()) +
                     "; qbench's schema v" + std::to_string(csv_schema_version) + " has at least " +
                     std::to_string(original_end) + " columns (up to " +
-                    std::string(kLastOriginalColumn) + ")");
+                    std::string(known[original_end - 1]) + ")");
   }
 
   ResultsTable t;
@@ -141,7 +141,7 @@ ResultsTable read_results(std::istream& in, const std::string& name) {
     const Record& rec = records[r];
     if (blank(rec.text)) continue;
     std::vector<std::string> f = fields_of(rec);
-    if (f.front() == "schema_version") {
+    if (f.front() == col::schema_version.name) {
       if (f == header) continue;  // files concatenated with their headers
       throw ReadError(name + ":" + std::to_string(rec.line) +
                       ": a second header, different from the first (files of different schemas "

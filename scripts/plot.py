@@ -149,7 +149,7 @@ class Dataset:
     def label(self, series, workload):
         ctx, queue, variant, tag = series
         text = queue
-        extra = [f"{qbcsv.VARIANT_NAMES[variant[i][0]]}="
+        extra = [f"{qbcsv.variant_name(variant[i][0])}="
                  f"{qbcsv.variant_value_text(variant[i][0], variant[i][1])}"
                  for i in self._label_cols.get((workload, ctx, queue), ())]
         if extra:

@@ -1,8 +1,10 @@
 """Reading, checking and aggregating qbench CSV files (standard library only).
 
-Shared by scripts/plot.py and scripts/report.py. The column meanings are documented in
-results/README.md; this module only relies on the columns listed in RESULT_COLUMNS and
-TIMESERIES_COLUMNS, so columns added at the end of schema v1 later do not break it.
+Shared by scripts/plot.py and scripts/report.py. The columns, their roles, types and units come
+from qbench's column table (results/columns.hpp), through scripts/columns.json: the output of
+`qbench columns --json`, checked in next to this file and checked against qbench by a test
+(columns_test). The column meanings are documented in results/README.md. A results file must have
+the columns of schema v1 as first released; columns appended later read blank from older files.
 
 Errors in the input raise InputError with a one-line message that names the file; the scripts
 print it and exit with code 2.
@@ -10,66 +12,73 @@ print it and exit with code 2.
 
 import collections
 import csv
+import json
 import math
+import os
 import statistics
 
-SCHEMA_VERSION = "1"
 
-# Columns of a results file this module reads (all present in schema v1).
-RESULT_COLUMNS = (
-    "schema_version", "run_id", "timestamp", "git_sha", "host", "cpu_model", "cores", "kernel",
-    "compiler", "build_type", "sanitizer", "queue", "workload", "producers", "consumers",
-    "oversubscribed", "capacity", "rate", "peak_rate", "burst_s", "period_s", "gaps", "service",
-    "service_s", "service_mode", "backpressure", "push_timeout_s", "duration_s", "items_target",
-    "rep", "verdict", "verdict_detail", "consumed", "rejected", "dropped", "throughput_per_s",
-    "latency_p50_ns", "latency_p90_ns", "latency_p99_ns", "latency_p999_ns", "latency_p9999_ns",
-    "latency_max_ns", "cpu_ns_per_item", "cpu_cores_busy", "wakeups", "wasted_wakeups",
-    "peak_rss_bytes", "peak_depth",
-)
+def _load_columns():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "columns.json")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
-# Numeric columns of a results file; blank means "not applicable" and reads as None.
-RESULT_NUMERIC = (
-    "cores", "producers", "consumers", "oversubscribed", "rate", "peak_rate", "burst_s",
-    "period_s", "service_s", "push_timeout_s", "duration_s", "items_target", "rep", "consumed",
-    "rejected", "dropped", "throughput_per_s", "latency_p50_ns", "latency_p90_ns",
-    "latency_p99_ns", "latency_p999_ns", "latency_p9999_ns", "latency_max_ns", "cpu_ns_per_item",
-    "cpu_cores_busy", "wakeups", "wasted_wakeups", "peak_rss_bytes", "peak_depth",
-)
+
+# file ("results", "timeseries", "calibration") -> {"schema_version": N, "columns": [{"name",
+# "role", "type", "unit", "better", "compared", "appended"}, ...]}, in file order.
+COLUMNS = _load_columns()
+_RESULTS = COLUMNS["results"]["columns"]
+_TIMESERIES = COLUMNS["timeseries"]["columns"]
+
+
+def _names(columns, keep=lambda c: True):
+    return tuple(c["name"] for c in columns if keep(c))
+
+
+SCHEMA_VERSION = str(COLUMNS["results"]["schema_version"])
+
+# Columns every results file has (schema v1 as first released), and the numeric ones; blank
+# means "not applicable" and reads as None.
+RESULT_COLUMNS = _names(_RESULTS, lambda c: not c["appended"])
+RESULT_NUMERIC = _names(_RESULTS, lambda c: c["type"] == "number")
+# Configuration keys: rows that differ in one are different configurations.
+KEY_COLUMNS = _names(_RESULTS, lambda c: c["role"] == "key")
+
+TIMESERIES_COLUMNS = _names(_TIMESERIES, lambda c: not c["appended"])
+TIMESERIES_NUMERIC = _names(_TIMESERIES, lambda c: c["type"] == "number")
+
+# The unit of each column of each file ("s", "ns", "bytes", "1/s", ...; "" for none).
+UNITS = {file: {c["name"]: c["unit"] for c in table["columns"]}
+         for file, table in COLUMNS.items()}
+
+# How these scripts group rows: by queue, workload and shape (producers x consumers), then by
+# every other configuration key.
+SHAPE_COLUMNS = ("queue", "workload", "producers", "consumers")
 
 # Fields that must not be blank on any results row.
-RESULT_NONBLANK = ("queue", "workload", "producers", "consumers", "rep", "verdict")
-
-TIMESERIES_COLUMNS = (
-    "schema_version", "run_id", "git_sha", "host", "queue", "workload", "producers",
-    "consumers", "capacity", "backpressure", "rep", "t_s", "depth", "rss_bytes", "in_burst",
-    "latency_mean_ns", "latency_p99_ns", "latency_max_ns",
-)
-TIMESERIES_NUMERIC = (
-    "producers", "consumers", "rep", "t_s", "depth", "rss_bytes", "in_burst", "latency_mean_ns",
-    "latency_p99_ns", "latency_max_ns",
-)
-TIMESERIES_NONBLANK = ("queue", "workload", "producers", "consumers", "rep", "t_s")
+RESULT_NONBLANK = SHAPE_COLUMNS + ("rep", "verdict")
+TIMESERIES_NONBLANK = SHAPE_COLUMNS + ("rep", "t_s")
 
 # Columns that identify a machine + build: files from several of them concatenate.
 CONTEXT_COLUMNS = ("host", "git_sha", "cpu_model")
 
-# Configuration columns beyond queue/workload/shape. Rows that differ in any of them are never
+# Configuration keys beyond queue/workload/shape. Rows that differ in any of them are never
 # aggregated together; when one of them varies inside a figure, it appears in the line labels.
-VARIANT_COLUMNS = (
-    "capacity", "rate", "peak_rate", "burst_s", "period_s", "gaps", "pacing", "service",
-    "service_s", "service_mode", "backpressure", "push_timeout_s", "duration_s", "items_target",
-    "shutdown", "poll_interval_s", "latency_recording", "pinning",
-)
+VARIANT_COLUMNS = tuple(c for c in KEY_COLUMNS if c not in SHAPE_COLUMNS)
 
-# Short names used in labels for the variant columns.
+# Short names used in labels for some variant columns; the others go by their own name.
 VARIANT_NAMES = {
-    "capacity": "cap", "rate": "rate", "peak_rate": "peak", "burst_s": "burst",
-    "period_s": "period", "gaps": "gaps", "pacing": "pacing", "service": "service",
+    "capacity": "cap", "peak_rate": "peak", "burst_s": "burst", "period_s": "period",
     "service_s": "service", "service_mode": "mode", "backpressure": "bp",
     "push_timeout_s": "timeout", "duration_s": "d", "items_target": "n",
-    "shutdown": "shutdown", "poll_interval_s": "poll", "latency_recording": "latency",
+    "poll_interval_s": "poll", "nodes_per_root": "nodes", "latency_recording": "latency",
     "pinning": "pin",
 }
+
+
+def variant_name(column):
+    """The short name of a variant column in labels."""
+    return VARIANT_NAMES.get(column, column)
 
 
 class InputError(Exception):
@@ -106,6 +115,11 @@ def _looks_like(header, columns):
     return all(c in header for c in columns)
 
 
+# The columns one kind of file has and the other has not: they tell the two apart.
+_TIMESERIES_ONLY = tuple(c for c in TIMESERIES_COLUMNS if c not in _names(_RESULTS))
+_RESULTS_ONLY = tuple(c for c in RESULT_COLUMNS if c not in TIMESERIES_COLUMNS)
+
+
 def read_table(path, required, numeric, nonblank, kind):
     """Reads one qbench CSV file of the given kind ('results' or 'time-series').
 
@@ -139,10 +153,10 @@ def read_table(path, required, numeric, nonblank, kind):
         raise InputError(
             f"{path}: not a qbench {kind} CSV (its header starts with {first[:40]!r}, "
             f"expected 'schema_version')")
-    if kind == "results" and _looks_like(header, ("t_s", "depth", "in_burst")):
+    if kind == "results" and _looks_like(header, _TIMESERIES_ONLY):
         raise InputError(f"{path}: this is a time-series file, not a results file "
                          f"(pass it with --timeseries)")
-    if kind == "time-series" and _looks_like(header, ("verdict", "throughput_per_s")):
+    if kind == "time-series" and _looks_like(header, _RESULTS_ONLY):
         raise InputError(f"{path}: this is a results file, not a time-series file "
                          f"(pass it as a positional argument)")
     missing = [c for c in required if c not in header]
@@ -167,7 +181,8 @@ def read_table(path, required, numeric, nonblank, kind):
         row = {name: fields[i] for name, i in index.items()}
         row["_raw"] = dict(row)
         for column in numeric:
-            row[column] = _parse_number(row[column], path, line_no, column)
+            if column in row:  # a column appended later is absent from an older file
+                row[column] = _parse_number(row[column], path, line_no, column)
         for column in nonblank:
             if row[column] is None or row[column] == "":
                 raise InputError(f"{path}: line {line_no}: column {column} is blank")
@@ -186,8 +201,8 @@ def load_results(paths):
             raise InputError(f"{path}: no rows (only a header)")
         rows.extend(file_rows)
     for r in rows:
-        for added in ("pacing", "shutdown", "poll_interval_s"):  # columns added after v1's first release
-            r.setdefault(added, "")
+        for c in _RESULTS:  # columns appended after v1's first release, absent from older files
+            r.setdefault(c["name"], None if c["type"] == "number" else "")
         r["refused"] = (r["rejected"] or 0) + (r["dropped"] or 0)
         consumed = r["consumed"]
         for column, derived in (("wakeups", "wakeups_per_item"),
@@ -376,13 +391,16 @@ def byte_size(value):
 
 
 def variant_value_text(column, text):
+    """A results file's configuration value as short text, by the column's unit: rates with
+    k/M and /s, seconds as a duration."""
     if text == "":
         return "-"
-    if column in ("rate", "peak_rate"):
+    unit = UNITS["results"].get(column, "")
+    if unit == "1/s":
         try:
             return si(float(text)) + "/s"
         except ValueError:
             return text
-    if column.endswith("_s"):
+    if unit == "s":
         return duration_s(text)
     return text

@@ -250,24 +250,25 @@ TEST(CalibrateCsv, LineMatchesTheHeaderAndQuotesTheCpuModel) {
   const auto header = qb::parse_csv_line(qb::cli::calibration_csv_header());
   const auto row = qb::parse_csv_line(qb::cli::calibration_csv_line(ctx, c));
   ASSERT_EQ(row.size(), header.size());
-  const std::vector<std::string> first = {"timestamp",
-                                          "host",
-                                          "cpu_model",
-                                          "cores",
-                                          "pinning",
-                                          "rtt_min_ns",
-                                          "rtt_p50_ns",
-                                          "rtt_p99_ns",
-                                          "rtt_max_ns",
-                                          "clock_read_ns",
-                                          "bare_ring_items_per_s"};
-  ASSERT_GE(header.size(), first.size());
-  EXPECT_EQ(std::vector<std::string>(header.begin(), header.begin() + first.size()), first);
-  EXPECT_EQ(row[2], "Vendor CPU, 2 GHz");
-  EXPECT_EQ(row[4], "cpu0<->cpu1");
-  EXPECT_DOUBLE_EQ(std::stod(row[6]), 60.5);
-  EXPECT_DOUBLE_EQ(std::stod(row[9]), 21.25);
-  EXPECT_DOUBLE_EQ(std::stod(row[10]), 1.5e8);
+  // schema_version and the machine context first, as in the results file; then the floor.
+  EXPECT_EQ(qb::cli::calibration_csv_header(),
+            "schema_version,timestamp,qbench_version,git_sha,host,cpu_model,cores,memory_bytes,"
+            "kernel,compiler,build_type,sanitizer,pinning,rtt_min_ns,rtt_p50_ns,rtt_p99_ns,"
+            "rtt_max_ns,clock_read_ns,bare_ring_items_per_s,round_trips,ring_items");
+  const auto at = [&](const std::string& name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    return it == header.end() ? std::string("<no column>")
+                              : row[static_cast<std::size_t>(it - header.begin())];
+  };
+  EXPECT_EQ(at("schema_version"), "1");
+  EXPECT_EQ(at("cpu_model"), "Vendor CPU, 2 GHz");
+  EXPECT_EQ(at("pinning"), "cpu0<->cpu1");
+  EXPECT_EQ(at("cores"), "2");
+  EXPECT_EQ(at("rtt_p50_ns"), "60.500");
+  EXPECT_EQ(at("clock_read_ns"), "21.25");
+  EXPECT_EQ(at("bare_ring_items_per_s"), "150000000");
+  EXPECT_EQ(at("round_trips"), "100");
+  EXPECT_EQ(at("ring_items"), "1000");
 }
 
 // ---- qbench calibrate, end to end -----------------------------------------------------------

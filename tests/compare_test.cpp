@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "results/columns.hpp"
 #include "results/compare.hpp"
 #include "results/csv.hpp"
 #include "results/csv_reader.hpp"
@@ -554,6 +555,45 @@ TEST(CompareResults, LabelsTellEveryConfigurationApart) {
   }
 }
 
+// Every configuration-key column of the column table keeps apart two configurations that differ
+// only in it: the columns come from the table, so a key column added later is covered without an
+// edit here (and a key column that compare forgets pools two configurations: 6 repetitions of
+// one instead of 3 of each).
+TEST(CompareResults, EveryKeyColumnOfTheTableKeepsConfigurationsApart) {
+  const auto& cols = qb::csv_columns();
+  std::size_t keys = 0;
+  for (const qb::Column& c : qb::results_table().columns) {
+    if (c.role != qb::Role::key) continue;
+    ++keys;
+    SCOPED_TRACE("key column " + std::string(c.name));
+    const auto i =
+        static_cast<std::size_t>(std::find(cols.begin(), cols.end(), c.name) - cols.begin());
+    ASSERT_LT(i, cols.size());
+    std::string file = qb::csv_header() + "\n";
+    for (int variant = 0; variant < 2; ++variant) {
+      for (int rep = 0; rep < 3; ++rep) {
+        FakeRun r;
+        r.rep = rep;
+        qb::CsvRow row = row_of(r);
+        if (variant == 1) {  // another value of the same type: a number plus one, or a word
+          const auto n = qb::parse_field_number(row[i]);
+          row[i] = c.type == qb::Type::number ? num(n ? *n + 1 : 1) : row[i] + "_other";
+        }
+        file += qb::csv_line(row) + "\n";
+      }
+    }
+    const auto t = read(file);
+    const auto rep = qb::compare_results(t, t, {});
+    ASSERT_EQ(rep.configs.size(), 2u) << "rows that differ only in " << c.name << " were pooled";
+    EXPECT_NE(rep.configs[0], rep.configs[1]);
+    for (const auto& row : rep.rows) {
+      EXPECT_EQ(row.n_base, 3u) << rep.configs[row.config] << " " << row.metric;
+      EXPECT_EQ(row.n_cand, 3u) << rep.configs[row.config] << " " << row.metric;
+    }
+  }
+  EXPECT_GE(keys, 25u) << "the table lost its key columns";
+}
+
 // ---- The command ---------------------------------------------------------------------------
 
 TEST_F(CompareCli, ReadsWhatQbenchRunWrites) {
@@ -573,6 +613,38 @@ TEST_F(CompareCli, ReadsWhatQbenchRunWrites) {
   const Outcome other = compare({a, b, "--normalize-by", "mutex_cv", "--markdown"});
   EXPECT_NE(other.code, 2) << describe(other);  // timings: either verdict, but a valid report
   EXPECT_TRUE(has(other.out, "| `split_cv flood 1x1` | throughput_per_s | 4v4 |")) << other.out;
+}
+
+// The case: one file with --latency on,off and --keys 0,16, compared with itself. Each
+// of the 8 configurations has its own 5 repetitions; none is pooled with another (10v10, 20v20).
+TEST_F(CompareCli, LatencyAndKeysConfigurationsKeepTheirOwnRepetitions) {
+  const std::string f = (dir_ / "f.csv").string();
+  const std::string cmd = shell_quote(QBENCH_BIN) +
+                          " run -q boost_spsc+spin,mutex_cv -w flood --latency on,off "
+                          "--keys 0,16 --reps 5 -n 2000 --quiet --out " +
+                          shell_quote(f) + " >/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const Outcome o = compare({f, f});
+  EXPECT_EQ(o.code, 0) << describe(o);
+  EXPECT_TRUE(has(o.out, " in 8 configuration(s)")) << o.out;
+  for (const char* queue : {"boost_spsc+spin flood 1x1", "mutex_cv flood 1x1"}) {
+    for (const char* latency : {"latency_recording=on", "latency_recording=off"}) {
+      for (const bool keyed : {false, true}) {
+        // Labels leave blank (not applicable) keys out: keys=16, or nothing for --keys 0.
+        std::string line;
+        std::istringstream in(o.out);
+        for (std::string l; std::getline(in, l);)
+          if (has(l, queue) && has(l, latency) && has(l, "keys=16") == keyed &&
+              has(l, "throughput_per_s"))
+            line = l;
+        ASSERT_FALSE(line.empty()) << queue << " " << latency << " keyed " << keyed << "\n"
+                                   << o.out;
+        EXPECT_TRUE(has(line, " 5v5 ")) << line;
+      }
+    }
+  }
+  EXPECT_FALSE(has(o.out, "10v10")) << o.out;
+  EXPECT_FALSE(has(o.out, "20v20")) << o.out;
 }
 
 TEST_F(CompareCli, InjectedThirtyPercentDropIsFlagged) {

@@ -14,6 +14,7 @@ directory).
 import base64
 import csv
 import io
+import json
 import os
 import re
 import struct
@@ -210,6 +211,69 @@ class AggregationTest(unittest.TestCase):
 
 # ------------------------------------------------------------------------------------------
 # (b) bad input: exit code 2, one line naming the file and the problem, no traceback
+
+
+class ColumnRolesTest(unittest.TestCase):
+    """qbcsv takes the columns, their roles, types and units from scripts/columns.json (the
+    output of `qbench columns --json`, which columns_test checks against qbench)."""
+
+    def setUp(self):
+        with open(os.path.join(SCRIPTS, "columns.json"), encoding="utf-8") as f:
+            self.table = json.load(f)
+        self.results = self.table["results"]["columns"]
+        self.names = [c["name"] for c in self.results]
+
+    def test_lists_derive_from_the_table(self):
+        keys = [c["name"] for c in self.results if c["role"] == "key"]
+        self.assertEqual(list(qbcsv.KEY_COLUMNS), keys)
+        self.assertEqual(list(qbcsv.VARIANT_COLUMNS),
+                         [k for k in keys if k not in qbcsv.SHAPE_COLUMNS])
+        for tree_or_later in ("fanout", "depth", "nodes_per_root", "keys", "latency_recording",
+                              "pinning"):
+            self.assertIn(tree_or_later, qbcsv.VARIANT_COLUMNS)
+        self.assertEqual(list(qbcsv.RESULT_NUMERIC),
+                         [c["name"] for c in self.results if c["type"] == "number"])
+        self.assertEqual(list(qbcsv.RESULT_COLUMNS),
+                         [c["name"] for c in self.results if not c["appended"]])
+        self.assertEqual(qbcsv.RESULT_COLUMNS[-1], "peak_depth")  # v1 as first released
+        ts = self.table["timeseries"]["columns"]
+        self.assertEqual(list(qbcsv.TIMESERIES_COLUMNS), [c["name"] for c in ts])
+        self.assertEqual(qbcsv.SCHEMA_VERSION, str(self.table["results"]["schema_version"]))
+
+    def test_the_scripts_own_names_are_columns_of_the_table(self):
+        # What the scripts choose (grouping, checks, short labels) must name real columns.
+        for column in (qbcsv.SHAPE_COLUMNS + qbcsv.RESULT_NONBLANK + qbcsv.CONTEXT_COLUMNS):
+            self.assertIn(column, self.names)
+        ts = [c["name"] for c in self.table["timeseries"]["columns"]]
+        for column in qbcsv.TIMESERIES_NONBLANK:
+            self.assertIn(column, ts)
+        for column in qbcsv.VARIANT_NAMES:
+            self.assertIn(column, qbcsv.VARIANT_COLUMNS)
+        for k in qbcsv.SHAPE_COLUMNS:
+            self.assertIn(k, qbcsv.KEY_COLUMNS)
+
+    def test_rows_differing_in_any_key_are_never_aggregated_together(self):
+        base = qbcsv.load_results([SMALL])[0]
+        for column in qbcsv.VARIANT_COLUMNS:
+            with self.subTest(column=column):
+                other = dict(base, _raw=dict(base["_raw"]))
+                other["_raw"][column] = base["_raw"].get(column, "") + "7"
+                groups = qbcsv.aggregate([base, other])
+                self.assertEqual(len(groups), 2)
+
+    def test_values_are_written_by_their_unit(self):
+        self.assertEqual(qbcsv.variant_value_text("rate", "100000"), "100k/s")
+        self.assertEqual(qbcsv.variant_value_text("poll_interval_s", "0.001"), "1ms")
+        self.assertEqual(qbcsv.variant_value_text("keys", "16"), "16")
+        self.assertEqual(qbcsv.variant_value_text("fanout", ""), "-")
+        self.assertEqual(qbcsv.variant_name("capacity"), "cap")
+        self.assertEqual(qbcsv.variant_name("fanout"), "fanout")
+
+    def test_older_files_read_the_appended_columns_blank(self):
+        row = qbcsv.load_results([SMALL])[0]  # written before latency_recording existed
+        self.assertNotIn("latency_recording", row["_raw"])
+        self.assertEqual(row["latency_recording"], "")
+        self.assertIsNone(row["floor_rtt_p50_ns"])
 
 
 class BadInputTest(ScriptTestCase):
