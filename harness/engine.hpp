@@ -350,14 +350,19 @@ inline void consumer_exit(ConsumerSlot& slot, std::uint64_t n, const ItemClock& 
   slot.done.store(true, std::memory_order_release);
 }
 
+// Consumer `index`'s service time (--work), seeded apart from every other consumer's.
+inline ServiceTime consumer_service(const RunConfig& cfg, std::size_t index) {
+  return ServiceTime(cfg.service, cfg.service_time.count(), cfg.service_mode,
+                     cfg.seed * 7919 + 1000 + index);
+}
+
 // Plain items: checks per-producer order, applies keyed items to their key's state, serves.
 template <class Q>
 void consumer_loop(Shared<Q>& s, std::size_t index) {
   auto& slot = s.consumers[index];
   auto handle = consumer_handle(s.queue, index);
   const RunConfig& cfg = s.cfg;
-  ServiceTime service(cfg.service, cfg.service_time.count(), cfg.service_mode,
-                      cfg.seed * 7919 + 1000 + index);
+  ServiceTime service = consumer_service(cfg, index);
   constexpr bool check_order = Q::traits.order != Order::none;
   const bool keyed = cfg.keys > 0;
   // Sharded mailboxes route each key to one consumer: its state needs no lock.

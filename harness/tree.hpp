@@ -42,8 +42,7 @@ void tree_consumer_loop(Shared<Q>& s, std::size_t index) {
   auto& slot = s.consumers[index];
   auto handle = consumer_handle(s.queue, index);
   const RunConfig& cfg = s.cfg;
-  ServiceTime service(cfg.service, cfg.service_time.count(), cfg.service_mode,
-                      cfg.seed * 7919 + 1000 + index);
+  ServiceTime service = consumer_service(cfg, index);
   const bool serve = cfg.service != ServiceDist::none;
   const std::uint64_t fanout = cfg.fanout;
   const std::uint64_t nodes = cfg.nodes_per_root();
