@@ -6,10 +6,10 @@
 #include <string_view>
 #include <vector>
 
+#include "core/run_config.hpp"
 #include "harness/engine.hpp"
 #include "harness/pingpong.hpp"
 #include "harness/tree.hpp"
-#include "core/run_config.hpp"
 #include "queues/concept.hpp"
 #include "results/run_result.hpp"
 
