@@ -429,7 +429,9 @@ constexpr bool well_formed(const std::array<Column, N>& cols) {
   if (N == 0 || cols[0].name != col::schema_version.name) return false;  // first, always
   for (std::size_t i = 0; i < N; ++i) {
     const Column& c = cols[i];
-    if (c.name.empty() || c.get == nullptr) return false;
+    // A null getter is caught by columns_test: comparing a function pointer is not a constant
+    // expression under -fsanitize=undefined.
+    if (c.name.empty()) return false;
     for (char ch : c.name)  // lower_snake: never quoted in CSV, plain in JSON
       if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_')) return false;
     for (std::size_t j = 0; j < i; ++j)
