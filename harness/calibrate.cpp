@@ -10,6 +10,7 @@
 #include "core/item.hpp"
 #include "core/units.hpp"
 #include "harness/affinity.hpp"
+#include "harness/backoff.hpp"
 #include "harness/cli.hpp"
 #include "harness/controller.hpp"
 #include "harness/system_info.hpp"
@@ -22,36 +23,6 @@
 namespace qb {
 
 namespace {
-
-// Waiting for the other thread: the CPU's pause hint while it is likely running on its own CPU,
-// then a yield per check once `spin_limit` pauses went by without news (it was preempted, or it
-// shares our only CPU and cannot run until we give the CPU up). Inline, no call per pause. Only
-// the yielding path looks at the stop flag, so the spinning path costs what it always did.
-class Backoff {
- public:
-  Backoff(std::uint32_t spin_limit, const std::atomic<bool>& stop) noexcept
-      : limit_(spin_limit), stop_(stop) {}
-  void reset() noexcept { spins_ = 0; }
-  // False once the controller has stopped the measurement.
-  [[nodiscard]] bool wait() noexcept {
-    if (spins_ < limit_) {
-      ++spins_;
-      detail::cpu_relax();
-      return true;
-    }
-    std::this_thread::yield();
-    // relaxed: a request to give up; nothing is read through it.
-    return !stop_.load(std::memory_order_relaxed);
-  }
-
- private:
-  std::uint32_t limit_;
-  std::uint32_t spins_ = 0;
-  const std::atomic<bool>& stop_;
-};
-
-// About 0.2 ms of pauses on current x86 before the first yield.
-constexpr std::uint32_t spin_limit_pinned = 4096;
 
 // One atomic per 128 bytes: a line of its own plus the adjacent line, which Intel's spatial
 // prefetcher fetches in pairs, so the two threads' lines never travel together.

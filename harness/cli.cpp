@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/units.hpp"
+#include "harness/bare_cli.hpp"
 #include "harness/build_info.hpp"
 #include "harness/calibrate.hpp"
 #include "harness/system_info.hpp"
@@ -279,6 +280,7 @@ int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std
   const std::string id_prefix =
       step && !step->id_prefix.empty() ? step->id_prefix : run_id_prefix(ctx);
   int exit_code = 0;
+  BareReferences bare(m.reps);
   std::size_t index = 0;
   std::size_t hgrm_files = 0;
   for (const RunConfig& cfg : m.runs) {
@@ -294,6 +296,13 @@ int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std
     RunResult r = q->run(cfg);
     if (progress) err << "\r\033[K" << std::flush;
     if (cfg.rep < 0 && r.ok()) continue;  // warm-up: run, not reported (unless it failed)
+    if (m.calibrate) {
+      std::string why;
+      if (!bare.attach(*q, r, why)) {
+        err << "qbench: --calibrate: " << why << "\n";
+        exit_code = 1;
+      }
+    }
     const std::string run_id = id_prefix + "-" + std::to_string(index);
     console.report_run(r, run_id);
     try {

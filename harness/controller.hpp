@@ -180,6 +180,12 @@ class Verifier {
   void order(std::uint64_t out_of_order, std::string_view what = "per-producer order");
   void pinned(bool pin_failed, const std::string& pinning);
   [[nodiscard]] bool ok() const { return reasons_.empty(); }
+  // A failed check makes the verdict `failed`, with the reasons as its detail.
+  void settle(Verdict& verdict, std::string& detail) const {
+    if (ok()) return;
+    verdict = Verdict::failed;
+    detail = this->detail();
+  }
   // "reason; reason": empty when every check passed.
   [[nodiscard]] std::string detail() const;
 

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <string>
 
+#include "harness/bare_cli.hpp"
 #include "harness/calibrate.hpp"
 #include "harness/cli.hpp"
 #include "harness/compare_cli.hpp"
@@ -45,6 +46,12 @@ int main(int argc, char** argv) {
       "calibrate", "measure this machine's floor: core-to-core round trip, clock read, bare ring");
   qb::cli::add_calibrate_options(*calibrate, cal);
 
+  qb::cli::BareArgs bare_args;
+  auto* bare = app.add_subcommand(
+      "bare",
+      "each queue's bare reference: flood or ping-pong with nothing of the harness per item");
+  qb::cli::add_bare_options(*bare, bare_args);
+
   bool columns_json = false;
   auto* columns = app.add_subcommand(
       "columns",
@@ -70,6 +77,7 @@ int main(int argc, char** argv) {
                  : compare->parsed()   ? " compare"
                  : suite->parsed()     ? " suite"
                  : calibrate->parsed() ? " calibrate"
+                 : bare->parsed()      ? " bare"
                  : columns->parsed()   ? " columns"
                                        : "");
     return 2;
@@ -78,6 +86,8 @@ int main(int argc, char** argv) {
   if (list->parsed()) return qb::cli::list_command(qb::default_registry(), std::cout);
   if (compare->parsed()) return qb::cli::compare_command(cmp, std::cout, std::cerr);
   if (calibrate->parsed()) return qb::cli::calibrate_command(cal, std::cout, std::cerr);
+  if (bare->parsed())
+    return qb::cli::bare_command(qb::default_registry(), bare_args, std::cout, std::cerr);
   if (columns->parsed()) {
     if (columns_json)
       qb::write_columns_json(std::cout);

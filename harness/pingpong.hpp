@@ -221,10 +221,7 @@ RunResult run_pingpong(const RunConfig& cfg) {
   }
   v.order(s.out_of_order, "order");
   v.pinned(s.start.pin_failed(), r.pinning);
-  if (!v.ok()) {
-    r.verdict = Verdict::failed;
-    r.detail = v.detail();
-  }
+  v.settle(r.verdict, r.detail);
   return r;
 }
 

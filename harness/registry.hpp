@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/run_config.hpp"
+#include "harness/bare.hpp"
 #include "harness/engine.hpp"
 #include "harness/pingpong.hpp"
 #include "harness/tree.hpp"
@@ -19,6 +20,8 @@ struct QueueEntry {
   std::string_view name;
   QueueTraits traits;
   RunResult (*run)(const RunConfig&);
+  BareResult (*bare)(const BareConfig&);  // its bare reference (harness/bare.hpp)
+  std::string_view bare_of;               // the queue that reference drives (shared by strategies)
 };
 
 template <class Q>
@@ -44,7 +47,8 @@ class Registry {
   template <class Q>
   void add() {
     static_assert(ConcurrentQueue<Q>);
-    entries_.push_back(QueueEntry{Q::name, Q::traits, &run_queue<Q>});
+    entries_.push_back(QueueEntry{Q::name, Q::traits, &run_queue<Q>, &run_bare<Q>,
+                                  bare_detail::Target<Q>::type::name});
   }
   template <class... Qs>
   void add_all(TypeList<Qs...>) {

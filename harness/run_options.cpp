@@ -444,7 +444,9 @@ const std::vector<RunOption>& run_options() {
        .help = "pin each producer and consumer to a CPU, alternating over the allowed CPUs",
        .given = &RunOptions::pin, .value = field(&RunConfig::pin, flag())},
       {.flags = "--calibrate",
-       .help = "measure this machine's floor first (qbench calibrate) and record it in every row",
+       .help = "measure this machine's floor first (qbench calibrate) and each flood and pingpong "
+               "configuration's bare reference (qbench bare); record them, and the fidelity, in "
+               "every row",
        .given = &RunOptions::calibrate, .value = field(&Matrix::calibrate, flag())},
       {.flags = "--quiet",
        .help = "no table on stdout (errors still go to stderr)",

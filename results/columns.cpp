@@ -32,6 +32,8 @@ std::string text_of(const T& v) {
     return std::to_string(v);
   } else if constexpr (std::is_floating_point_v<T>) {
     return num(v);
+  } else if constexpr (std::is_same_v<T, std::optional<double>>) {
+    return v ? num(*v) : "";
   } else if constexpr (std::is_same_v<T, std::chrono::nanoseconds>) {
     return num(static_cast<double>(v.count()) * 1e-9);
   } else {
@@ -371,6 +373,23 @@ constexpr auto kResults = join(
         measure("bare_ring_items_per_s", U::per_second, higher,
                 only<calibrated, of_context<&RunContext::bare_ring_items_per_s>>, appended,
                 context),
+        measure("bare_items_per_s", U::per_second, higher, of_run<&RunResult::bare_items_per_s>,
+                appended),
+        measure("bare_rtt_p50_ns", U::nanoseconds, lower, of_run<&RunResult::bare_rtt_p50_ns>,
+                appended),
+        measure("fidelity", U::ratio, higher, of_run<&RunResult::fidelity>, appended),
+        number("latency_samples", setting, U::items,
+               [](const RowSource& s) {
+                 return recorded<&RunResult::latency>(s) ? text_of(s.run->latency.count()) : "";
+               },
+               appended),
+        number("latency_sample_every", setting, U::items,
+               [](const RowSource& s) {
+                 const auto n = s.run->latency.count();
+                 return n ? num(static_cast<double>(s.run->consumed) / static_cast<double>(n))
+                          : std::string();
+               },
+               appended),
     });
 
 // ---- The time-series file (`qbench run --timeseries`), schema v1 ----------------------------

@@ -49,7 +49,8 @@ enum class Unit {
   count,
   threads,
   cpus,
-  flag
+  flag,
+  ratio
 };
 // Which way a measurement improves; none for what is not a measurement.
 enum class Better { none, higher, lower };
@@ -65,8 +66,8 @@ struct EnumNames<Type> {
 };
 template <>
 struct EnumNames<Unit> {
-  static constexpr std::array<std::string_view, 10> names = {
-      "", "s", "ns", "bytes", "1/s", "items", "count", "threads", "cpus", "0/1"};
+  static constexpr std::array<std::string_view, 11> names = {
+      "", "s", "ns", "bytes", "1/s", "items", "count", "threads", "cpus", "0/1", "ratio"};
 };
 template <>
 struct EnumNames<Better> {

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "core/stats.hpp"
 #include "core/units.hpp"
 #include "results/columns.hpp"
 
@@ -78,20 +79,20 @@ void ConsoleReporter::report_run(const RunResult& r, std::string_view) {
        << pad(r.consumed ? units::format_ns(r.cpu_ns_per_item()) : "-", 9) << pad(cores_s, 6)
        << pad(std::to_string(r.peak_depth), 8)
        << pad(r.peak_rss ? units::format_bytes(static_cast<double>(*r.peak_rss)) : "-", 9)
-       << pad(std::to_string(r.rejected + r.dropped), 9) << "  " << to_string(r.verdict) << "\n";
+       << pad(std::to_string(r.rejected + r.dropped), 9) << "  " << to_string(r.verdict);
+  if (const auto f = r.fidelity()) {
+    char fs[16];
+    std::snprintf(fs, sizeof fs, "%.2f", *f);
+    out_ << "  fidelity " << fs << " of bare "
+         << (r.bare_items_per_s ? units::format_rate(*r.bare_items_per_s) + "/s"
+                                : units::format_ns(*r.bare_rtt_p50_ns));
+  }
+  out_ << "\n";
   if (!r.ok()) {
     ++not_ok_;
     out_ << "    " << to_string(r.verdict) << ": " << r.detail << "\n";
   }
 }
-
-namespace {
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-}  // namespace
 
 void ConsoleReporter::finalize() {
   // The harness's own cost: the same configuration with latency recording on and off.

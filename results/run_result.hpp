@@ -88,7 +88,21 @@ struct RunResult {
 
   std::vector<Sample> samples;  // when config.keep_samples
 
+  // qbench run --calibrate: the queue's bare reference for this workload, shape and capacity
+  // (harness/bare.hpp: the queue with nothing of the harness per item). Empty otherwise.
+  std::optional<double> bare_items_per_s;  // flood
+  std::optional<double> bare_rtt_p50_ns;   // pingpong
+
   [[nodiscard]] double throughput() const { return elapsed_s > 0 ? consumed / elapsed_s : 0; }
+  // How much of the bare figure the harness run keeps (1: the harness costs nothing): flood
+  // throughput over bare throughput, bare round trip over the run's p50 round trip.
+  [[nodiscard]] std::optional<double> fidelity() const {
+    if (bare_items_per_s && *bare_items_per_s > 0) return throughput() / *bare_items_per_s;
+    if (bare_rtt_p50_ns && latency.count() > 0)
+      return *bare_rtt_p50_ns /
+             static_cast<double>(std::max<std::int64_t>(latency.percentile(50), 1));
+    return std::nullopt;
+  }
   [[nodiscard]] CpuUsage cpu() const {
     CpuUsage c = cpu_producers;
     c += cpu_consumers;

@@ -210,11 +210,26 @@ qb::RunResult tree_run() {
   return r;
 }
 
-TEST(ColumnTable, EveryResultsColumnIsFilledByABurstOrATreeRun) {
+// Flood and pingpong runs of qbench run --calibrate: each carries its queue's bare reference.
+qb::RunResult calibrated_flood_run() {
+  qb::RunResult r = tree_run();
+  r.config.workload = qb::WorkloadKind::flood;
+  r.bare_items_per_s = 6200;
+  return r;
+}
+qb::RunResult calibrated_pingpong_run() {
+  qb::RunResult r = burst_run();
+  r.config.workload = qb::WorkloadKind::pingpong;
+  r.bare_rtt_p50_ns = 90;
+  return r;
+}
+
+TEST(ColumnTable, EveryResultsColumnIsFilledByABurstTreeOrCalibratedRun) {
   const qb::RunContext ctx = full_context();
   const auto& cols = qb::results_table().columns;
   std::vector<bool> filled(cols.size(), false);
-  for (const qb::RunResult& r : {burst_run(), tree_run()}) {
+  for (const qb::RunResult& r :
+       {burst_run(), tree_run(), calibrated_flood_run(), calibrated_pingpong_run()}) {
     const qb::CsvRow row = qb::csv_values(ctx, r, "run-1");
     ASSERT_EQ(row.size(), cols.size());
     for (std::size_t i = 0; i < row.size(); ++i)
@@ -222,6 +237,23 @@ TEST(ColumnTable, EveryResultsColumnIsFilledByABurstOrATreeRun) {
   }
   for (std::size_t i = 0; i < cols.size(); ++i)
     EXPECT_TRUE(filled[i]) << cols[i].name << " is blank for every run";
+}
+
+TEST(ColumnTable, FidelityIsTheShareOfTheBareFigureTheRunKept) {
+  const qb::RunContext ctx = full_context();
+  const auto& cols = qb::results_table().columns;
+  const auto at = [&](std::string_view name) {
+    for (std::size_t i = 0; i < cols.size(); ++i)
+      if (cols[i].name == name) return i;
+    return cols.size();
+  };
+  // Flood: 3100 items in 1 s against a bare 6200/s.
+  EXPECT_EQ(qb::csv_values(ctx, calibrated_flood_run(), "r")[at("fidelity")], "0.5");
+  // Pingpong: a bare round trip of 90 ns against a p50 of 100 ns (within 1/1024).
+  const std::string f = qb::csv_values(ctx, calibrated_pingpong_run(), "r")[at("fidelity")];
+  EXPECT_NEAR(std::stod(f), 0.9, 0.001) << f;
+  // Not calibrated: blank.
+  EXPECT_EQ(qb::csv_values(ctx, burst_run(), "r")[at("fidelity")], "");
 }
 
 TEST(ColumnTable, TimeSeriesAndCalibrationRowsFillEveryColumn) {
