@@ -63,10 +63,10 @@ void tree_consumer_loop(Shared<Q>& s, std::size_t index) {
     if (!local.empty()) {
       item = local.back();
       local.pop_back();
-    } else if (!pop_next(s, handle, item, shutdown, poll)) {
+    } else if (!pop_next(s, handle, item, shutdown, poll, nullptr)) {  // published per node
       break;
     }
-    const std::int64_t now = clock.taken(item, n);
+    const std::int64_t now = clock.taken(item);
     // Fork: children go out before this node's own work, so idle workers can take them.
     const std::uint64_t node = tree_node(item.id);
     const std::uint64_t first = node * fanout + 1;

@@ -13,9 +13,11 @@
 //   over different cache lines.
 // Size: the library rounds the ring up to a power of two of at least 4096 cells (64 one-byte
 //   states per cache line, and the shuffle swaps 6 index bits with the next 6). Left alone, a
-//   queue asked for 8 would hold 4096 items. The adapter keeps capacity() honest: try_push
-//   refuses when was_size() (head_ - tail_) has reached capacity, before the library's own
-//   claim. Cost: one more load of head_ and tail_ per push (lines the push reads anyway).
+//   queue asked for 8 would hold 4096 items. The adapter keeps capacity() honest: when the ring
+//   is larger than the capacity asked for, try_push refuses when was_size() (head_ - tail_) has
+//   reached capacity, before the library's own claim (one more load of head_ and tail_ per push,
+//   lines the push reads anyway). When the capacity is the ring's own size (a power of two of at
+//   least 4096, such as 65536) the library's check is exact and the adapter adds nothing.
 // Bound: atomic_queue_spsc: exact (the only producer reads its own head_ and a possibly stale,
 //   so smaller, tail_: the check can only refuse early, never admit past capacity).
 //   atomic_queue: approximate: check and claim are two steps, so producers that passed the
@@ -66,13 +68,15 @@ class BasicAtomicQueue {
   using value_type = T;
 
   explicit BasicAtomicQueue(const QueueOptions& o)
-      : capacity_(checked_capacity(o.capacity)), q_(static_cast<unsigned>(capacity_)) {}
+      : capacity_(checked_capacity(o.capacity)),
+        q_(static_cast<unsigned>(capacity_)),
+        check_size_(q_.capacity() != capacity_) {}
   BasicAtomicQueue(const BasicAtomicQueue&) = delete;
   BasicAtomicQueue& operator=(const BasicAtomicQueue&) = delete;
 
   [[nodiscard]] bool try_push(const T& v) noexcept {
     // The library's ring is larger than capacity_ (see the header comment): bound it here.
-    if (q_.was_size() >= capacity_) return false;
+    if (check_size_ && q_.was_size() >= capacity_) return false;
     return q_.try_push(v);
   }
   [[nodiscard]] bool try_pop(T& out) noexcept { return q_.try_pop(out); }
@@ -92,6 +96,7 @@ class BasicAtomicQueue {
 
   std::size_t capacity_;
   Queue q_;
+  bool check_size_;  // the ring holds more than capacity_
 };
 
 template <class T>

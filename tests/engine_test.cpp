@@ -50,15 +50,22 @@ class LossyQueue : public MutexCv<T> {
   using MutexCv<T>::MutexCv;
   static constexpr std::string_view name = "test_lossy";
   QueueStatus push(const T& v, std::chrono::nanoseconds t) {
-    if (++pushes_ % 1000 == 0) return QueueStatus::ok;  // "accepted", never stored
+    if (drop()) return QueueStatus::ok;  // "accepted", never stored
     return MutexCv<T>::push(v, t);
   }
   [[nodiscard]] bool try_push(const T& v) {
-    if (++pushes_ % 1000 == 0) return true;
+    if (drop()) return true;
     return MutexCv<T>::try_push(v);
   }
+  // Items reported accepted and thrown away, over every instance (reset it before a run).
+  static inline std::atomic<std::uint64_t> dropped{0};
 
  private:
+  bool drop() {
+    if (++pushes_ % 1000 != 0) return false;
+    ++dropped;
+    return true;
+  }
   std::atomic<std::uint64_t> pushes_{0};
 };
 
@@ -68,6 +75,10 @@ class DuplicatingQueue : public MutexCv<T> {
  public:
   using MutexCv<T>::MutexCv;
   static constexpr std::string_view name = "test_duplicating";
+  // The engine may try before it waits (a flood consumer): the same fault either way.
+  [[nodiscard]] bool try_pop(T& out) {
+    return pop(out, std::chrono::nanoseconds{0}) == QueueStatus::ok;
+  }
   QueueStatus pop(T& out, std::chrono::nanoseconds t) {
     {
       std::lock_guard lk(m_);
@@ -145,15 +156,20 @@ TEST(EngineVerification, HonestQueuesPass) {
     EXPECT_EQ(r.consumed, kItems) << name;
     EXPECT_EQ(r.lost + r.duplicated + r.out_of_order, 0u) << name;
     EXPECT_TRUE(r.checksum_ok) << name;
-    EXPECT_EQ(r.latency.count(), kItems) << name;
+    // Flood times a sample (engine.hpp, ClockSampler): one item in 1 to 1024 per producer.
+    EXPECT_LE(r.latency.count(), kItems) << name;
+    EXPECT_GE(r.latency.count(), kItems / 1024) << name;
     EXPECT_GT(r.throughput(), 0) << name;
   }
 }
 
 TEST(EngineVerification, CatchesLostItems) {
+  LossyQueue<Item>::dropped = 0;
   const RunResult r = run_engine<LossyQueue<Item>, FloodSchedule>(flood("test_lossy", 2, 1));
   EXPECT_EQ(r.verdict, Verdict::failed);
-  EXPECT_EQ(r.lost, kItems / 1000) << r.detail;
+  // Every 1000th call drops: at least one item in 1000 (failed tries count as calls).
+  EXPECT_GE(r.lost, kItems / 1000) << r.detail;
+  EXPECT_EQ(r.lost, LossyQueue<Item>::dropped.load()) << r.detail;
   EXPECT_FALSE(r.checksum_ok);
   EXPECT_NE(r.detail.find("never consumed"), std::string::npos) << r.detail;
 }
@@ -513,6 +529,10 @@ class SubstitutingQueue : public MutexCv<T> {
  public:
   using MutexCv<T>::MutexCv;
   static constexpr std::string_view name = "test_substituting";
+  // The engine may try before it waits (a flood consumer): the same fault either way.
+  [[nodiscard]] bool try_pop(T& out) {
+    return pop(out, std::chrono::nanoseconds{0}) == QueueStatus::ok;
+  }
   QueueStatus pop(T& out, std::chrono::nanoseconds t) {
     const QueueStatus s = MutexCv<T>::pop(out, t);
     if (s != QueueStatus::ok) return s;
@@ -574,6 +594,10 @@ class SwappingMailbox : public MutexCv<T> {
                                       .bound = Bound::exact,
                                       .progress = Progress::blocking,
                                       .allows_unbounded = true};
+  // The engine may try before it waits (a flood consumer): the same fault either way.
+  [[nodiscard]] bool try_pop(T& out) {
+    return pop(out, std::chrono::nanoseconds{0}) == QueueStatus::ok;
+  }
   QueueStatus pop(T& out, std::chrono::nanoseconds t) {
     if (held_) {
       held_ = false;
@@ -688,9 +712,11 @@ TEST(EngineLatencyOff, CountsAndVerifiesEverythingButRecordsNoLatency) {
 TEST(EngineLatencyOff, StillCatchesLostItems) {
   RunConfig cfg = flood("test_lossy", 2, 1);
   cfg.record_latency = false;
+  LossyQueue<Item>::dropped = 0;
   const RunResult r = run_engine<LossyQueue<Item>, FloodSchedule>(cfg);
   EXPECT_EQ(r.verdict, Verdict::failed);
-  EXPECT_EQ(r.lost, kItems / 1000) << r.detail;
+  EXPECT_GE(r.lost, kItems / 1000) << r.detail;
+  EXPECT_EQ(r.lost, LossyQueue<Item>::dropped.load()) << r.detail;
 }
 
 TEST(EnginePin, PinnedRunsRecordTheirPlanAndPass) {
