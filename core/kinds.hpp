@@ -38,6 +38,13 @@ enum class ServiceDist { none, fixed, exponential };
 enum class ServiceMode { spin, sleep };
 // How a run ended: correct and complete (ok), or why not.
 enum class Verdict { ok, failed, stalled, memory_cap, interrupted };
+// Where the threads of a pinned run go (harness/topology.hpp).
+enum class Placement {
+  spread,        // producers and consumers alternate over the allowed CPUs
+  same_core,     // producer i and consumer i on the two SMT siblings of one core
+  same_socket,   // on two different cores of one package
+  cross_socket,  // on two packages
+};
 
 // The names of an enumeration's values, in declaration order: the one place they are spelled.
 template <class E>
@@ -70,6 +77,11 @@ struct EnumNames<ServiceDist> {
 template <>
 struct EnumNames<ServiceMode> {
   static constexpr std::array<std::string_view, 2> names = {"spin", "sleep"};
+};
+template <>
+struct EnumNames<Placement> {
+  static constexpr std::array<std::string_view, 4> names = {"spread", "same-core", "same-socket",
+                                                            "cross-socket"};
 };
 template <>
 struct EnumNames<Verdict> {

@@ -60,8 +60,10 @@ struct RunConfig {
   // Latency recording (clock reads and histogram records per item). Off: flood and tree only,
   // to measure what recording costs; the clock is then read every 64 items, for the end time.
   bool record_latency = true;
-  // Pin each producer and consumer thread to one CPU (harness/affinity.hpp's plan).
+  // Pin each producer and consumer thread to one CPU, placed as `placement` says
+  // (harness/topology.hpp).
   bool pin = false;
+  Placement placement = Placement::spread;
 
   // Nodes in one tree: (fanout^(depth+1) - 1) / (fanout - 1).
   [[nodiscard]] std::uint64_t nodes_per_root() const noexcept {

@@ -40,6 +40,7 @@
 #include "harness/backoff.hpp"
 #include "harness/controller.hpp"
 #include "harness/system_info.hpp"
+#include "harness/topology.hpp"
 #include "queues/concept.hpp"
 #include "results/histogram.hpp"
 
@@ -53,7 +54,7 @@ struct BareConfig {
   std::chrono::nanoseconds duration = std::chrono::seconds(1);  // flood: how long producers push
   std::uint64_t round_trips = 100'000;                          // ping-pong: timed round trips
   bool pin = false;
-  std::vector<unsigned> cpus;  // pin onto these; empty: allowed_cpus()
+  Placement placement = Placement::spread;  // where pinned threads go (harness/topology.hpp)
   std::chrono::nanoseconds stall_timeout = std::chrono::seconds(2);
 };
 
@@ -263,8 +264,7 @@ BareResult run_flood(const BareConfig& cfg) {
   BareResult r;
   r.oversubscribed = cfg.producers + cfg.consumers > online_cores();
   if (cfg.pin) {
-    s.pin =
-        plan_pinning(cfg.producers, cfg.consumers, cfg.cpus.empty() ? allowed_cpus() : cfg.cpus);
+    s.pin = plan_placement(cfg.producers, cfg.consumers, machine_topology(), cfg.placement);
     r.pinning = describe(s.pin);
   }
   Workers workers;
@@ -420,7 +420,7 @@ BareResult run_pingpong(const BareConfig& cfg) {
   BareResult r;
   r.oversubscribed = 2 > online_cores();
   if (cfg.pin) {
-    s.pin = plan_pinning(1, 1, cfg.cpus.empty() ? allowed_cpus() : cfg.cpus);
+    s.pin = plan_placement(1, 1, machine_topology(), cfg.placement);
     r.pinning = describe(s.pin);
   }
   const std::uint64_t timed = cfg.round_trips;

@@ -7,6 +7,7 @@
 #include "core/stats.hpp"
 #include "core/units.hpp"
 #include "harness/affinity.hpp"
+#include "harness/topology.hpp"
 #include "harness/usage.hpp"
 
 namespace qb::cli {
@@ -70,6 +71,17 @@ Plan parse(const Registry& reg, const BareArgs& a) {
   p.cfg.stall_timeout = duration_in("--stall-timeout", a.stall_timeout);
   p.reps = static_cast<int>(count_in("--reps", a.reps, 1, 1000));
   p.cfg.pin = a.pin;
+  const auto placement = from_string<Placement>(a.placement);
+  if (!placement) bad("--placement", a.placement, accepted_names<Placement>());
+  p.cfg.placement = *placement;
+  if (*placement != Placement::spread) {
+    p.cfg.pin = true;
+    try {
+      plan_placement(p.cfg.producers, p.cfg.consumers, machine_topology(), *placement);
+    } catch (const PlacementError& e) {
+      throw UsageError(std::string("--placement: ") + e.what());
+    }
+  }
   return p;
 }
 
@@ -106,6 +118,10 @@ void add_bare_options(CLI::App& bare, BareArgs& a) {
                   "no progress for this long ends a reference as stalled (1ms to 1h)")
       ->capture_default_str();
   bare.add_flag("--pin", a.pin, "pin the threads to CPUs (producers and consumers interleaved)");
+  bare.add_option("--placement", a.placement,
+                  "where pinned threads go: spread, same-core, same-socket or cross-socket "
+                  "(implies --pin)")
+      ->capture_default_str();
   bare.footer(
       "Drives each queue the way its authors' own benchmarks do: a queue with a wait strategy "
       "(NAME+spin, NAME+park ...) through its base's try_push/try_pop from spinning threads, "
@@ -120,7 +136,8 @@ bool BareReferences::attach(const QueueEntry& q, RunResult& r, std::string& why)
   if (!flood && c.workload != WorkloadKind::pingpong) return true;
   const std::string key = std::string(q.bare_of) + " " + std::string(to_string(c.workload)) + " " +
                           std::to_string(c.producers) + "x" + std::to_string(c.consumers) + " " +
-                          std::to_string(c.capacity) + (c.pin ? " pinned" : "");
+                          std::to_string(c.capacity) +
+                          (c.pin ? " pinned " + std::string(to_string(c.placement)) : "");
   auto [it, fresh] = measured_.try_emplace(key);
   Figure& f = it->second;
   if (fresh) {
@@ -135,6 +152,7 @@ bool BareReferences::attach(const QueueEntry& q, RunResult& r, std::string& why)
                                c.duration, std::chrono::milliseconds(200), std::chrono::seconds(1));
     b.round_trips = 100'000;
     b.pin = c.pin;
+    b.placement = c.placement;
     b.stall_timeout = c.stall_timeout;
     std::vector<double> figures;
     for (int rep = 0; rep < reps_; ++rep) {
@@ -210,7 +228,9 @@ int bare_command(const Registry& reg, const BareArgs& a, std::ostream& out, std:
                   (figure(cfg.workload, *lo) + " .. " + figure(cfg.workload, *hi)).c_str());
     out << name << line << s.last.driven << (fresh ? "" : " (measured above)") << "\n";
   }
-  if (!done.empty() && cfg.pin) out << "pinning: " << done.begin()->second.last.pinning << "\n";
+  if (!done.empty() && cfg.pin)
+    out << "pinning: " << done.begin()->second.last.pinning << " (" << to_string(cfg.placement)
+        << ")\n";
   return failed ? 1 : 0;
 }
 

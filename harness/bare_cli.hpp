@@ -25,6 +25,7 @@ struct BareArgs {
   std::string reps = "5";
   std::string stall_timeout = "2s";
   bool pin = false;
+  std::string placement = "spread";
 };
 
 void add_bare_options(CLI::App& bare, BareArgs& a);

@@ -31,7 +31,7 @@ struct alignas(2 * detail::cache_line) Line {
 };
 static_assert(sizeof(Line) == 2 * detail::cache_line, "each atomic owns a 128-byte block");
 
-struct Placement {
+struct PairPlace {
   bool pinned = false;
   unsigned cpu_a = 0;
   unsigned cpu_b = 0;
@@ -40,9 +40,9 @@ struct Placement {
   std::string note;
 };
 
-Placement place(const CalibrateOptions& o) {
+PairPlace place(const CalibrateOptions& o) {
   const std::vector<unsigned> cpus = o.cpus.empty() ? allowed_cpus() : o.cpus;
-  Placement p;
+  PairPlace p;
   if (cpus.size() < 2) {
     p.pinning = "unpinned";
     p.note = "only CPU " + std::to_string(cpus.empty() ? 0 : cpus.front()) +
@@ -98,7 +98,7 @@ class PairDriver final : public Driver {
 // Runs a and b (pinned as planned) under the controller; a stall or a signal ends the
 // measurement with CalibrationError. A refused pin leaves the measurement unpinned, with a note.
 template <class A, class B>
-void run_pair(Placement& place, A a, B b) {
+void run_pair(PairPlace& place, A a, B b) {
   auto pair = std::make_shared<Pair>();
   const auto cpu = [&](unsigned c) {
     return place.pinned ? std::optional<unsigned>(c) : std::nullopt;
@@ -132,7 +132,7 @@ struct RoundTrips {
   Histogram per_rtt_ps;  // one per-batch mean per sample, in picoseconds
 };
 
-void measure_round_trips(const CalibrateOptions& o, Placement& p, RoundTrips& out) {
+void measure_round_trips(const CalibrateOptions& o, PairPlace& p, RoundTrips& out) {
   // Shared by the two threads and kept alive by them (see Pair).
   struct Lines {
     Line ping, pong;
@@ -201,7 +201,7 @@ struct RingRun {
   bool extra = false;  // an item beyond the n pushed
 };
 
-void measure_ring(const CalibrateOptions& o, Placement& p, RingRun& result) {
+void measure_ring(const CalibrateOptions& o, PairPlace& p, RingRun& result) {
   // Shared by the two threads and kept alive by them (see Pair).
   struct State {
     explicit State(std::size_t capacity)
@@ -286,7 +286,7 @@ Calibration calibrate(const CalibrateOptions& o) {
   // The same measurement as the run context's clock_cost_ns (median of batches of reads).
   c.clock_read_ns = measure_clock_cost_ns();
 
-  Placement p = place(o);
+  PairPlace p = place(o);
   RoundTrips rt;
   measure_round_trips(o, p, rt);
   // A sample of 0 ps (a batch faster than the clock's resolution) is clamped up to 1 ps: all
@@ -298,6 +298,25 @@ Calibration calibrate(const CalibrateOptions& o) {
   c.rtt_p50_ns = ns(rt.per_rtt_ps.percentile(50));
   c.rtt_p99_ns = ns(rt.per_rtt_ps.percentile(99));
   c.rtt_max_ns = ns(rt.per_rtt_ps.max());
+
+  // The core-to-core matrix: every pair of allowed CPUs, as the core-to-core-latency tools do.
+  const std::vector<unsigned> cpus = o.cpus.empty() ? allowed_cpus() : o.cpus;
+  if (p.pinned && o.pair_round_trips > 0) {
+    CalibrateOptions po = o;
+    po.round_trips = o.pair_round_trips;
+    po.warmup_round_trips = o.pair_round_trips / 10;
+    for (std::size_t a = 0; a < cpus.size(); ++a) {
+      for (std::size_t b = a + 1; b < cpus.size(); ++b) {
+        PairPlace pp = p;
+        pp.cpu_a = cpus[a];
+        pp.cpu_b = cpus[b];
+        RoundTrips prt;
+        measure_round_trips(po, pp, prt);
+        if (!pp.pinned) break;  // a pin was refused: the matrix would not be what it says
+        c.pairs.push_back({cpus[a], cpus[b], ns(prt.per_rtt_ps.percentile(50))});
+      }
+    }
+  }
 
   RingRun r;
   measure_ring(o, p, r);
@@ -361,8 +380,10 @@ void add_calibrate_options(CLI::App& calibrate, CalibrateArgs& a) {
   calibrate.footer(
       "Measures this machine's floor with no queue and no harness: the round trip of an atomic "
       "ping-pong between two CPUs (per round trip, the mean of batches of 16, so that the clock "
-      "read is spread over the batch), the cost of one clock read, and the throughput of a bare "
-      "ring_spsc with a check that every item arrived in order. About 1-2 s with the defaults.\n"
+      "read is spread over the batch), the same round trip between every pair of allowed CPUs "
+      "(the core-to-core matrix: min, median and max over pairs), the cost of one clock read, and "
+      "the throughput of a bare ring_spsc with a check that every item arrived in order. About "
+      "1-2 s with the defaults on a few CPUs.\n"
       "Exit codes: 0 measured, 1 the ring check failed or --out could not be written, 2 bad "
       "input (nothing measured, nothing written).");
 }
@@ -420,6 +441,43 @@ int calibrate_command(const CalibrateArgs& a, std::ostream& out, std::ostream& e
   out << "  round trip max      " << ns_text(c.rtt_max_ns) << per_rtt << "\n";
   out << "  (" << c.round_trips << " round trips timed in batches of " << c.rtt_batch
       << "; each figure is a batch's mean, the clock read spread over the batch)\n";
+  if (!c.pairs.empty()) {
+    out << "  core to core        p50 round trip over " << c.pairs.size()
+        << (c.pairs.size() == 1 ? " pair" : " pairs") << " of CPUs: min " << ns_text(c.pair_rtt(0))
+        << ", median " << ns_text(c.pair_rtt(0.5)) << ", max " << ns_text(c.pair_rtt(1)) << "\n";
+    // The matrix itself, for a machine small enough to read it.
+    std::vector<unsigned> cpus;
+    for (const auto& pr : c.pairs) {
+      if (std::find(cpus.begin(), cpus.end(), pr.cpu_a) == cpus.end()) cpus.push_back(pr.cpu_a);
+      if (std::find(cpus.begin(), cpus.end(), pr.cpu_b) == cpus.end()) cpus.push_back(pr.cpu_b);
+    }
+    if (cpus.size() > 2 && cpus.size() <= 16) {
+      char cell[16];
+      out << "    ns   ";
+      for (unsigned b : cpus) {
+        std::snprintf(cell, sizeof cell, "%7u", b);
+        out << cell;
+      }
+      out << "\n";
+      for (unsigned a : cpus) {
+        std::snprintf(cell, sizeof cell, "  %5u ", a);
+        out << cell;
+        for (unsigned b : cpus) {
+          double v = 0;
+          for (const auto& pr : c.pairs)
+            if ((pr.cpu_a == a && pr.cpu_b == b) || (pr.cpu_a == b && pr.cpu_b == a))
+              v = pr.rtt_p50_ns;
+          if (v > 0) {
+            std::snprintf(cell, sizeof cell, "%7.0f", v);
+          } else {
+            std::snprintf(cell, sizeof cell, "%7s", "-");
+          }
+          out << cell;
+        }
+        out << "\n";
+      }
+    }
+  }
   out << "  clock read          " << fixed(c.clock_read_ns, 1) << " ns"
       << " per qb::now_ns() (CLOCK_MONOTONIC)\n";
   out << "  bare ring_spsc      " << units::format_rate(c.bare_ring_items_per_s) << " items/s ("

@@ -19,6 +19,12 @@
 // consumer checks that item ids arrive as 0, 1, 2, ... and that their sum and count add up;
 // anything else throws CalibrationError (a broken ring or machine, never a number to report).
 //
+// Core to core. Then the same round trip (pair_round_trips each, 10,000 by default) between every
+// pair of allowed CPUs a < b, as the core-to-core-latency tools do: SMT siblings, cores of one
+// package and cores of two packages show as different figures. The console prints min, median and
+// max over the pairs (and the matrix for up to 16 CPUs); the calibration file has them. 128 CPUs
+// are 8,128 pairs: about 10-30 s.
+//
 // Pinning. The two threads go on the first two allowed CPUs (plan_pinning(1, 1, cpus)). With only
 // one allowed CPU they run unpinned and share it (oversubscribed): waits then yield at once, and
 // the round trip measures the scheduler, not the cache. The caller's own affinity is untouched:
@@ -45,6 +51,7 @@ struct CalibrateOptions {
   std::uint64_t ring_items = 10'000'000;      // items through the bare ring (>= 1)
   std::size_t ring_capacity = 1024;           // the harness's default --capacity
   std::vector<unsigned> cpus;                 // CPUs to use; empty: allowed_cpus()
+  std::uint64_t pair_round_trips = 10'000;    // per pair of the core-to-core matrix (0: none)
 };
 
 // The bare ring lost, duplicated or reordered items.

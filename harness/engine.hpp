@@ -36,6 +36,7 @@
 #include "harness/affinity.hpp"
 #include "harness/controller.hpp"
 #include "harness/system_info.hpp"
+#include "harness/topology.hpp"
 #include "queues/concept.hpp"
 #include "queues/detail/spin.hpp"
 #include "results/histogram.hpp"
@@ -719,7 +720,7 @@ RunResult run_workload(const RunConfig& cfg) {
   s.cfg.sample_interval =
       std::max<std::chrono::nanoseconds>(cfg.sample_interval, std::chrono::milliseconds(1));
   if (cfg.pin) {
-    s.pin = plan_pinning(cfg.producers, cfg.consumers, allowed_cpus());
+    s.pin = plan_placement(cfg.producers, cfg.consumers, machine_topology(), cfg.placement);
     r.pinning = describe(s.pin);
   }
   for (auto& c : s.consumers) {

@@ -27,6 +27,7 @@
 #include "harness/controller.hpp"
 #include "harness/engine.hpp"
 #include "harness/system_info.hpp"
+#include "harness/topology.hpp"
 #include "queues/concept.hpp"
 #include "results/histogram.hpp"
 #include "results/run_result.hpp"
@@ -168,7 +169,7 @@ RunResult run_pingpong(const RunConfig& cfg) {
   auto shared = std::make_shared<State<Q>>(cfg);
   State<Q>& s = *shared;
   if (cfg.pin) {
-    s.pin = plan_pinning(1, 1, allowed_cpus());
+    s.pin = plan_placement(1, 1, machine_topology(), cfg.placement);
     r.pinning = describe(s.pin);
   }
   r.rss_before = current_rss_bytes();

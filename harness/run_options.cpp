@@ -257,6 +257,20 @@ Binding field(F C::*member, Codec<T> codec) {
       });
 }
 
+// --placement: the placement, and pinning for any placement but spread.
+Binding placement() {
+  const Codec<Placement> codec = one_of<Placement>();
+  return one_value(
+      [codec](const std::string& flag, const std::string& item) -> Apply {
+        const Placement v = codec.parse(flag, item);
+        return [v](RunConfig& c, Matrix&) {
+          c.placement = v;
+          if (v != Placement::spread) c.pin = true;
+        };
+      },
+      [codec](const RunConfig& c, const Matrix&) { return codec.show(c.placement); });
+}
+
 // Sets a kind and its duration: --backpressure timeout:5ms, --shutdown poll:1ms, --work exp:10us.
 template <class E>
 Binding fields(E RunConfig::*kind, nanoseconds RunConfig::*time, Codec<Timed<E>> codec) {
@@ -443,6 +457,11 @@ const std::vector<RunOption>& run_options() {
       {.flags = "--pin",
        .help = "pin each producer and consumer to a CPU, alternating over the allowed CPUs",
        .given = &RunOptions::pin, .value = field(&RunConfig::pin, flag())},
+      {.flags = "--placement", .placeholder = "NAME", .fallback = "spread", .list = true,
+       .help = "where pinned threads go: spread (alternate over the allowed CPUs), same-core (SMT "
+               "siblings), same-socket (two cores of one package) or cross-socket; anything but "
+               "spread implies --pin and is refused where the machine has no such pair",
+       .text = &RunOptions::placement, .value = placement()},
       {.flags = "--calibrate",
        .help = "measure this machine's floor first (qbench calibrate) and each flood and pingpong "
                "configuration's bare reference (qbench bare); record them, and the fidelity, in "
@@ -505,6 +524,13 @@ void add_run_options(CLI::App& run, RunOptions& o) {
 // ---- Rules that join options -----------------------------------------------------------------
 
 void check_combination(const RunOptions& o, const RunConfig& c) {
+  if (c.pin && c.placement != Placement::spread) {
+    try {
+      plan_placement(c.producers, c.consumers, machine_topology(), c.placement);
+    } catch (const PlacementError& e) {
+      throw UsageError(std::string("--placement: ") + e.what());
+    }
+  }
   if (c.workload == WorkloadKind::tree && c.nodes_per_root() > max_tree_nodes) {
     bad("--depth", o.depth,
         "a depth whose tree with --fanout " + std::to_string(c.fanout) +

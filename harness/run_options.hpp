@@ -32,6 +32,7 @@ struct RunOptions {
   bool overwrite = false;
   std::string stall_timeout, max_rss, sample_interval, seed, shard, latency;
   bool pin = false;
+  std::string placement;
   bool calibrate = false;
   bool quiet = false;
 };

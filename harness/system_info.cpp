@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "harness/build_info.hpp"
+#include "harness/topology.hpp"
 
 namespace qb {
 
@@ -119,6 +120,7 @@ RunContext gather_context() {
   c.sanitizer = build_info::sanitizer;
   c.clock = "clock_gettime(CLOCK_MONOTONIC)";
   c.clock_cost_ns = measure_clock_cost_ns();
+  c.topology = machine_topology().describe();
   return c;
 }
 

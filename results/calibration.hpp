@@ -3,9 +3,11 @@
 // columns (results/columns.hpp) read it.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace qb {
 
@@ -22,6 +24,22 @@ struct Calibration {
   std::uint64_t ring_items = 0;
   std::size_t ring_capacity = 0;
   std::string note;  // why unpinned / oversubscribed, for people; empty when pinned as planned
+  // The core-to-core matrix: the round trip p50 of every pair of allowed CPUs (a < b), with
+  // fewer round trips each; empty with fewer than two CPUs.
+  struct PairRtt {
+    unsigned cpu_a = 0, cpu_b = 0;
+    double rtt_p50_ns = 0;
+  };
+  std::vector<PairRtt> pairs;
+  // Over the pairs: quantile 0 the fastest, 0.5 the median (lower middle), 1 the slowest.
+  [[nodiscard]] double pair_rtt(double quantile) const {
+    if (pairs.empty()) return 0;
+    std::vector<double> v;
+    for (const auto& p : pairs)
+      v.push_back(p.rtt_p50_ns);
+    std::sort(v.begin(), v.end());
+    return v[static_cast<std::size_t>(quantile * static_cast<double>(v.size() - 1))];
+  }
 };
 
 }  // namespace qb

@@ -378,6 +378,12 @@ constexpr auto kResults = join(
         measure("bare_rtt_p50_ns", U::nanoseconds, lower, of_run<&RunResult::bare_rtt_p50_ns>,
                 appended),
         measure("fidelity", U::ratio, higher, of_run<&RunResult::fidelity>, appended),
+        text("placement", key,
+             [](const RowSource& s) {
+               return cfg(s).pin ? std::string(to_string(cfg(s).placement)) : std::string();
+             },
+             appended),
+        text("topology", context, of_context<&RunContext::topology>, appended),
         number("latency_samples", setting, U::items,
                [](const RowSource& s) {
                  return recorded<&RunResult::latency>(s) ? text_of(s.run->latency.count()) : "";
@@ -425,6 +431,14 @@ constexpr std::array kTimeseries = {
 };
 
 // ---- The calibration file (`qbench calibrate --out`), schema v1 -----------------------------
+// The core-to-core matrix over its pairs (blank without pairs).
+std::string pair_rtt(const RowSource& s, double quantile) {
+  if (s.calibration->pairs.empty()) return "";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", s.calibration->pair_rtt(quantile));
+  return buf;
+}
+
 // The machine and build (the results file's context rows), then the floor.
 constexpr auto kCalibration =
     join(std::array{col::schema_version}, kMachine,
@@ -439,6 +453,14 @@ constexpr auto kCalibration =
                      fixed<&Calibration::bare_ring_items_per_s, 0>),
              number("round_trips", setting, U::count, of_calibration<&Calibration::round_trips>),
              number("ring_items", setting, U::items, of_calibration<&Calibration::ring_items>),
+             number("cpu_pairs", setting, U::count,
+                    [](const RowSource& s) { return text_of(s.calibration->pairs.size()); }),
+             measure("pair_rtt_min_ns", U::nanoseconds, lower,
+                     [](const RowSource& s) { return pair_rtt(s, 0); }),
+             measure("pair_rtt_median_ns", U::nanoseconds, lower,
+                     [](const RowSource& s) { return pair_rtt(s, 0.5); }),
+             measure("pair_rtt_max_ns", U::nanoseconds, lower,
+                     [](const RowSource& s) { return pair_rtt(s, 1); }),
          });
 
 // ---- What every table promises (checked by the compiler) ------------------------------------

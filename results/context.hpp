@@ -21,6 +21,7 @@ struct RunContext {
   std::string sanitizer;     // empty for a normal build; a sanitizer build's numbers are no results
   std::string clock;         // the clock used for latency
   double clock_cost_ns = 0;  // measured cost of one clock read
+  std::string topology;      // the allowed CPUs: "1 package 2 cores 2 CPUs 1 node"
   // qbench run --calibrate (harness/calibrate.hpp): this machine's floor, measured before the
   // runs: a bare atomic ping-pong round trip between two pinned threads, and the throughput of a
   // bare single-producer ring with no harness around it.

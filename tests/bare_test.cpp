@@ -214,6 +214,7 @@ TEST_F(QbenchBare, BadInputExitsTwoWithOneLineNamingTheFlag) {
       {{"--round-trips", "2"}, "--round-trips"},
       {{"--stall-timeout", "forever"}, "--stall-timeout"},
       {{"-w", "pingpong", "-p", "2"}, "-p,--producers"},
+      {{"--placement", "upside-down"}, "--placement"},
   };
   for (const auto& c : cases) {
     const test::Outcome o = qbench(c.args);

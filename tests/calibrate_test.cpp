@@ -254,7 +254,8 @@ TEST(CalibrateCsv, LineMatchesTheHeaderAndQuotesTheCpuModel) {
   EXPECT_EQ(qb::cli::calibration_csv_header(),
             "schema_version,timestamp,qbench_version,git_sha,host,cpu_model,cores,memory_bytes,"
             "kernel,compiler,build_type,sanitizer,pinning,rtt_min_ns,rtt_p50_ns,rtt_p99_ns,"
-            "rtt_max_ns,clock_read_ns,bare_ring_items_per_s,round_trips,ring_items");
+            "rtt_max_ns,clock_read_ns,bare_ring_items_per_s,round_trips,ring_items,cpu_pairs,"
+            "pair_rtt_min_ns,pair_rtt_median_ns,pair_rtt_max_ns");
   const auto at = [&](const std::string& name) {
     const auto it = std::find(header.begin(), header.end(), name);
     return it == header.end() ? std::string("<no column>")
@@ -365,6 +366,16 @@ TEST_F(QbenchCalibrate, WritesAParseableOneRowCsvAndAppendsASecond) {
   EXPECT_FALSE(col("host").empty());
   EXPECT_FALSE(col("pinning").empty());
   EXPECT_EQ(col("round_trips"), "2000");
+  // The core-to-core matrix: every pair of allowed CPUs when pinned.
+  const std::size_t cpus = qb::allowed_cpus().size();
+  if (col("pinning") != "unpinned" && cpus >= 2) {
+    EXPECT_EQ(std::stoul(col("cpu_pairs")), cpus * (cpus - 1) / 2);
+    const double lo = std::stod(col("pair_rtt_min_ns"));
+    EXPECT_GT(lo, 0);
+    EXPECT_LE(lo, std::stod(col("pair_rtt_median_ns")));
+    EXPECT_LE(std::stod(col("pair_rtt_median_ns")), std::stod(col("pair_rtt_max_ns")));
+    EXPECT_NE(o.out.find("core to core"), std::string::npos) << o.out;
+  }
 
   // The same header: appended, never replaced.
   const Outcome again = qbench(args);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "harness/run_options.hpp"
+#include "harness/topology.hpp"
 #include "results/csv.hpp"
 #include "tests/file_support.hpp"
 #include "tests/qbench_process.hpp"
@@ -199,6 +200,38 @@ TEST_F(QbenchCli, RunHelpShowsTypedPlaceholdersAndDefaults) {
   for (const qb::cli::RunOption& opt : qb::cli::run_options())
     EXPECT_NE(o.out.find(opt.name()), std::string::npos) << opt.name();
   EXPECT_TRUE(entries().empty());
+}
+
+// --placement: built from this machine's topology, recorded, and refused where the machine has
+// no such pair of CPUs (before anything runs).
+TEST_F(QbenchCli, PlacementIsRecordedAndAMissingOneIsRefusedUpFront) {
+  const qb::Topology t = qb::machine_topology();
+  if (t.packages() < 2) {
+    const Outcome o = qbench({"run", "-q", "mutex_cv", "-d", "30ms", "--placement",
+                              "spread,cross-socket", "--out", dir_ / "x.csv"});
+    EXPECT_EQ(o.code, 2) << describe(o);
+    EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+    EXPECT_EQ(o.err.rfind("qbench: --placement: cross-socket: the allowed CPUs have no", 0), 0u)
+        << o.err;
+    EXPECT_NE(o.err.find(t.describe()), std::string::npos) << o.err;
+    EXPECT_TRUE(entries().empty());
+  }
+  bool same_socket = true;
+  try {
+    qb::plan_placement(1, 1, t, qb::Placement::same_socket);
+  } catch (const qb::PlacementError&) {
+    same_socket = false;
+  }
+  if (!same_socket) GTEST_SKIP() << "no two cores in one package here: " << t.describe();
+  const Outcome o = qbench({"run", "-q", "mutex_cv", "-w", "flood", "-n", "2000", "--placement",
+                            "same-socket", "--out", dir_ / "p.csv"});
+  ASSERT_EQ(o.code, 0) << describe(o);
+  const Csv c = read_csv(dir_ / "p.csv");
+  ASSERT_EQ(c.rows.size(), 1u);
+  EXPECT_EQ(c.at(0, "placement"), "same-socket");  // and pinned, without --pin
+  EXPECT_EQ(c.at(0, "pinning"),
+            qb::describe(qb::plan_placement(1, 1, t, qb::Placement::same_socket)));
+  EXPECT_EQ(c.at(0, "topology"), t.describe());
 }
 
 // A directory is no CSV file: refused before anything runs (exit 2), not after the first run.

@@ -128,7 +128,8 @@ TEST(ColumnTable, TimeSeriesAndCalibrationHeadersAreUnchanged) {
   EXPECT_EQ(qb::calibration_table().header(),
             "schema_version,timestamp,qbench_version,git_sha,host,cpu_model,cores,memory_bytes,"
             "kernel,compiler,build_type,sanitizer,pinning,rtt_min_ns,rtt_p50_ns,rtt_p99_ns,"
-            "rtt_max_ns,clock_read_ns,bare_ring_items_per_s,round_trips,ring_items");
+            "rtt_max_ns,clock_read_ns,bare_ring_items_per_s,round_trips,ring_items,cpu_pairs,"
+            "pair_rtt_min_ns,pair_rtt_median_ns,pair_rtt_max_ns");
 }
 
 TEST(ColumnTable, CompareKeysAreEveryKeyColumnAndDefaultsAreTheComparedFlag) {
@@ -167,6 +168,7 @@ qb::RunContext full_context() {
           .sanitizer = "thread",
           .clock = "tsc",
           .clock_cost_ns = 20,
+          .topology = "1 package 2 cores 2 CPUs 1 node",
           .calibrated = true,
           .floor_rtt_p50_ns = 100,
           .floor_rtt_p99_ns = 200,
@@ -185,6 +187,7 @@ qb::RunResult burst_run() {
   c.backpressure = qb::Backpressure::timeout;
   c.shutdown = qb::Shutdown::poll;
   c.max_rss_bytes = 1 << 30;
+  c.pin = true;
   r.pinning = "p0:0 c0:1";
   r.verdict = qb::Verdict::failed;
   r.detail = "lost 1 item";
@@ -282,6 +285,7 @@ TEST(ColumnTable, TimeSeriesAndCalibrationRowsFillEveryColumn) {
   cal.rtt_min_ns = 1;
   cal.round_trips = 10;
   cal.ring_items = 10;
+  cal.pairs = {{0, 1, 120}, {0, 2, 300}, {1, 2, 110}};
   qb::RowSource src;
   src.context = &ctx;
   src.calibration = &cal;

@@ -199,15 +199,7 @@ std::string describe(const Outcome& o) {
 
 class CompareCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/qb_compare_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  qb::test::ScratchDir scratch_{"qb_compare_test"};
 
   fs::path write(const std::string& name, const std::string& content) const {
     const fs::path p = dir_ / name;
@@ -248,7 +240,7 @@ class CompareCli : public ::testing::Test {
     EXPECT_TRUE(o.out.empty()) << o.out;
   }
 
-  fs::path dir_;
+  fs::path dir_ = scratch_.path();
 };
 
 // The change column of a report line ("-31.3%" -> -31.3), or NaN.

@@ -97,7 +97,7 @@ TEST(Options, TheListsAreTheMatrixDimensionsInMatrixOrder) {
   EXPECT_EQ(lists,
             (std::vector<std::string>{"--queue", "--workload", "--producers", "--consumers",
                                       "--capacity", "--rate", "--fanout", "--depth", "--keys",
-                                      "--backpressure", "--shutdown", "--latency"}));
+                                      "--backpressure", "--shutdown", "--latency", "--placement"}));
 }
 
 // ---- The matrix --------------------------------------------------------------------------------

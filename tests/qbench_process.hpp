@@ -29,17 +29,7 @@ inline std::string describe(const Outcome& o) {
 
 class QbenchProcess : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/qb_e2e_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    dir_ = root_ / "work";  // where qbench may write; stdout/stderr captures live in root_
-    std::filesystem::create_directory(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(root_, ec);
-  }
+  void SetUp() override { std::filesystem::create_directory(dir_); }
 
   // Runs `bin` with `args` in dir_, killed after `timeout_s` seconds.
   Outcome run(const std::string& bin, const std::vector<std::string>& args, int timeout_s) const {
@@ -76,8 +66,9 @@ class QbenchProcess : public ::testing::Test {
     return names;
   }
 
-  std::filesystem::path root_;
-  std::filesystem::path dir_;
+  ScratchDir scratch_{"qb_e2e_test"};
+  std::filesystem::path root_ = scratch_.path();
+  std::filesystem::path dir_ = root_ / "work";  // where qbench may write; captures live in root_
 };
 
 }  // namespace qb::test
