@@ -1,5 +1,6 @@
 #include "harness/bare_cli.hpp"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <vector>

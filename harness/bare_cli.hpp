@@ -2,7 +2,6 @@
 // and range.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -10,6 +9,10 @@
 #include <string>
 
 #include "harness/registry.hpp"
+
+namespace CLI {
+class App;  // <CLI/CLI.hpp>: only the files that add options include it (it is heavy)
+}  // namespace CLI
 
 namespace qb::cli {
 

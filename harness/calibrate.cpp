@@ -1,5 +1,6 @@
 #include "harness/calibrate.hpp"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <cstdio>

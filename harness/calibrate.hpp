@@ -31,7 +31,6 @@
 // calibrate() starts its own threads.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <ostream>
@@ -41,6 +40,10 @@
 
 #include "results/calibration.hpp"
 #include "results/context.hpp"
+
+namespace CLI {
+class App;  // <CLI/CLI.hpp>: only the files that add options include it (it is heavy)
+}  // namespace CLI
 
 namespace qb {
 

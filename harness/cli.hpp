@@ -2,7 +2,6 @@
 // matrix of RunConfig, and the loop that runs the matrix and reports it.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -12,6 +11,10 @@
 #include "harness/run_options.hpp"
 #include "harness/usage.hpp"
 #include "results/run_result.hpp"
+
+namespace CLI {
+class App;  // <CLI/CLI.hpp>: only the files that add options include it (it is heavy)
+}  // namespace CLI
 
 namespace qb::cli {
 

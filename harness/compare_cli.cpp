@@ -1,5 +1,6 @@
 #include "harness/compare_cli.hpp"
 
+#include <CLI/CLI.hpp>
 #include <optional>
 
 #include "core/units.hpp"

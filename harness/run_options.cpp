@@ -1,5 +1,6 @@
 #include "harness/run_options.hpp"
 
+#include <CLI/CLI.hpp>
 #include <charconv>
 #include <chrono>
 #include <initializer_list>

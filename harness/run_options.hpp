@@ -4,7 +4,6 @@
 // CLI11 registration, parsing, the cross product (harness/cli.cpp) and the tests all read it.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -16,6 +15,10 @@
 #include "core/run_config.hpp"
 #include "harness/registry.hpp"
 #include "harness/usage.hpp"
+
+namespace CLI {
+class App;  // <CLI/CLI.hpp>: only the files that add options include it (it is heavy)
+}  // namespace CLI
 
 namespace qb::cli {
 

@@ -11,13 +11,16 @@
 // (scripts/suite_report.py) writes DIR/findings.md and DIR/figures/.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "harness/cli.hpp"
 #include "harness/registry.hpp"
+
+namespace CLI {
+class App;  // <CLI/CLI.hpp>: only the files that add options include it (it is heavy)
+}  // namespace CLI
 
 namespace qb::cli {
 
