@@ -445,12 +445,9 @@ BareResult run_pingpong(const BareConfig& cfg) {
     return r;
   }
   r.consumed = s.a.count;
-  const auto ns = [](std::int64_t ps) {
-    return static_cast<double>(std::max<std::int64_t>(ps, 1)) / 1000.0;
-  };
-  r.rtt_min_ns = ns(s.per_rtt_ps.min());
-  r.rtt_p50_ns = ns(s.per_rtt_ps.percentile(50));
-  r.rtt_p99_ns = ns(s.per_rtt_ps.percentile(99));
+  r.rtt_min_ns = ps_to_ns(s.per_rtt_ps.min());
+  r.rtt_p50_ns = ps_to_ns(s.per_rtt_ps.percentile(50));
+  r.rtt_p99_ns = ps_to_ns(s.per_rtt_ps.percentile(99));
   r.seconds = static_cast<double>(now_ns() - t0) * 1e-9;
   Verifier v;
   std::uint64_t lost = 0, duplicated = 0;

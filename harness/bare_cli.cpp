@@ -15,16 +15,6 @@ namespace qb::cli {
 
 namespace {
 
-std::uint64_t count_in(const std::string& flag, const std::string& s, std::uint64_t lo,
-                       std::uint64_t hi) {
-  const auto n = units::parse_count(s);
-  if (!n || *n < lo || *n > hi)
-    bad(flag, s,
-        "a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
-            "; k/M/G suffixes allowed, such as 100k");
-  return *n;
-}
-
 std::chrono::nanoseconds duration_in(const std::string& flag, const std::string& s) {
   const auto d = units::parse_duration(s);
   if (!d || d->count() < 1'000'000 || d->count() > 3'600'000'000'000)
@@ -61,16 +51,16 @@ Plan parse(const Registry& reg, const BareArgs& a) {
   } else {
     bad("-w,--workload", a.workload, "flood or pingpong");
   }
-  p.cfg.producers = count_in("-p,--producers", a.producers, 1, 1024);
-  p.cfg.consumers = count_in("-c,--consumers", a.consumers, 1, 1024);
+  p.cfg.producers = count_flag("-p,--producers", a.producers, 1, 1024);
+  p.cfg.consumers = count_flag("-c,--consumers", a.consumers, 1, 1024);
   if (p.cfg.workload == WorkloadKind::pingpong && (p.cfg.producers != 1 || p.cfg.consumers != 1))
     bad("-p,--producers", a.producers + "x" + a.consumers,
         "1 x 1 with -w pingpong (one thread sends, one answers)");
-  p.cfg.capacity = count_in("--capacity", a.capacity, 2, std::uint64_t{1} << 32);
+  p.cfg.capacity = count_flag("--capacity", a.capacity, 2, std::uint64_t{1} << 32);
   p.cfg.duration = duration_in("-d,--duration", a.duration);
-  p.cfg.round_trips = count_in("--round-trips", a.round_trips, 16, 1'000'000'000);
+  p.cfg.round_trips = count_flag("--round-trips", a.round_trips, 16, 1'000'000'000);
   p.cfg.stall_timeout = duration_in("--stall-timeout", a.stall_timeout);
-  p.reps = static_cast<int>(count_in("--reps", a.reps, 1, 1000));
+  p.reps = static_cast<int>(count_flag("--reps", a.reps, 1, 1000));
   p.cfg.pin = a.pin;
   const auto placement = from_string<Placement>(a.placement);
   if (!placement) bad("--placement", a.placement, accepted_names<Placement>());

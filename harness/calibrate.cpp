@@ -290,15 +290,10 @@ Calibration calibrate(const CalibrateOptions& o) {
   PairPlace p = place(o);
   RoundTrips rt;
   measure_round_trips(o, p, rt);
-  // A sample of 0 ps (a batch faster than the clock's resolution) is clamped up to 1 ps: all
-  // figures stay > 0.
-  const auto ns = [](std::int64_t ps) {
-    return static_cast<double>(std::max<std::int64_t>(ps, 1)) / 1000.0;
-  };
-  c.rtt_min_ns = ns(rt.per_rtt_ps.min());
-  c.rtt_p50_ns = ns(rt.per_rtt_ps.percentile(50));
-  c.rtt_p99_ns = ns(rt.per_rtt_ps.percentile(99));
-  c.rtt_max_ns = ns(rt.per_rtt_ps.max());
+  c.rtt_min_ns = ps_to_ns(rt.per_rtt_ps.min());
+  c.rtt_p50_ns = ps_to_ns(rt.per_rtt_ps.percentile(50));
+  c.rtt_p99_ns = ps_to_ns(rt.per_rtt_ps.percentile(99));
+  c.rtt_max_ns = ps_to_ns(rt.per_rtt_ps.max());
 
   // The core-to-core matrix: every pair of allowed CPUs, as the core-to-core-latency tools do.
   const std::vector<unsigned> cpus = o.cpus.empty() ? allowed_cpus() : o.cpus;
@@ -314,7 +309,7 @@ Calibration calibrate(const CalibrateOptions& o) {
         RoundTrips prt;
         measure_round_trips(po, pp, prt);
         if (!pp.pinned) break;  // a pin was refused: the matrix would not be what it says
-        c.pairs.push_back({cpus[a], cpus[b], ns(prt.per_rtt_ps.percentile(50))});
+        c.pairs.push_back({cpus[a], cpus[b], ps_to_ns(prt.per_rtt_ps.percentile(50))});
       }
     }
   }
@@ -341,14 +336,6 @@ Calibration calibrate(const CalibrateOptions& o) {
 namespace cli {
 
 namespace {
-
-std::uint64_t count_value(const std::string& flag, const std::string& s, std::uint64_t hi,
-                          const std::string& hi_text) {
-  const auto n = units::parse_count(s);
-  if (!n || *n < 1 || *n > hi)
-    bad(flag, s, "a whole number from 1 to " + hi_text + "; k/M/G suffixes allowed, such as 100k");
-  return *n;
-}
 
 std::string fixed(double v, int decimals) {
   char buf[48];
@@ -404,8 +391,8 @@ int calibrate_command(const CalibrateArgs& a, std::ostream& out, std::ostream& e
   CalibrateOptions o;
   std::unique_ptr<CsvFile> csv;
   try {
-    o.round_trips = count_value("--round-trips", a.round_trips, 1'000'000'000, "1G (10^9)");
-    o.ring_items = count_value("--ring-items", a.ring_items, 10'000'000'000, "10G (10^10)");
+    o.round_trips = count_flag("--round-trips", a.round_trips, 1, 1'000'000'000, "1G (10^9)");
+    o.ring_items = count_flag("--ring-items", a.ring_items, 1, 10'000'000'000, "10G (10^10)");
     if (a.overwrite && a.out.empty())
       throw UsageError(
           "--overwrite: needs --out FILE (it replaces that file instead of appending)");

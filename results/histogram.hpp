@@ -285,4 +285,10 @@ static_assert(Histogram::sub_bucket_half_count >= 1000,
 static_assert(Histogram::lowest == 1, "index_of assumes unit magnitude 0 (1 ns resolution)");
 static_assert(sizeof(Histogram) == 64, "record()'s scalar state fits one cache line");
 
+// A round trip recorded in picoseconds (per-batch means: qbench calibrate, qbench bare), in ns. A
+// sample of 0 ps (a batch faster than the clock's resolution) counts as 1 ps: figures stay > 0.
+inline double ps_to_ns(std::int64_t ps) noexcept {
+  return static_cast<double>(ps < 1 ? 1 : ps) / 1000.0;
+}
+
 }  // namespace qb
