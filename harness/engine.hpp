@@ -24,7 +24,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -174,8 +173,8 @@ struct PlainIds {
     const std::uint64_t key = keys ? rng.next() % keys : 0;
     return make_item_id(index, key, seq);
   }
-  static void accepted(ProducerSlot& slot, std::uint64_t id) noexcept {
-    slot.checksum += mix_id(id);
+  static void accepted(std::uint64_t& checksum, std::uint64_t id) noexcept {
+    checksum += mix_id(id);
   }
   static void refused(ProducerSlot&, std::uint64_t) noexcept {}
   std::uint64_t keys;
@@ -189,7 +188,7 @@ struct TreeRoots {
   static std::uint64_t id(std::size_t index, std::uint64_t seq) noexcept {
     return make_tree_id(index, seq, 0);
   }
-  static void accepted(ProducerSlot&, std::uint64_t) noexcept {}
+  static void accepted(std::uint64_t&, std::uint64_t) noexcept {}
   void refused(ProducerSlot& slot, std::uint64_t id) const noexcept {
     slot.refused_tree_checksum += tree_checksum(id, nodes);
   }
@@ -244,13 +243,17 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   // 1 ns timer slack: paced producers sleep until the next intended time, precisely.
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   auto& slot = s.producers[index];
-  auto handle = producer_handle(s.queue, index);
+  // The engine closes the queue once every producer is done (shut_down), or on abort, when the
+  // figures are void: no push of a producer races close().
+  auto handle = producer_handle(s.queue, index, CloseRace::after_pushes);
   const RunConfig& cfg = s.cfg;
   const std::uint64_t quota =
       cfg.items ? cfg.items / cfg.producers + (index < cfg.items % cfg.producers ? 1 : 0) : ~0ULL;
   Ids ids(cfg, index);
   const Backpressure policy = cfg.backpressure;
-  const auto push_timeout = cfg.push_timeout;
+  // How long a push may wait: block waits forever, timeout:D for D (drop never waits).
+  const std::chrono::nanoseconds wait_for =
+      policy == Backpressure::timeout ? cfg.push_timeout : forever;
   // Fixed gaps: stagger producers by one aggregate gap each, so that together they send evenly
   // spaced items instead of P items at the same instants.
   const std::int64_t offset =
@@ -271,7 +274,8 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   const std::int64_t end = cfg.items ? INT64_MAX : t0 + cfg.duration.count();
   const CpuUsage cpu0 = thread_cpu();
 
-  std::uint64_t seq = 0, accepted = 0, refused = 0;
+  // The checksum of accepted items stays in a register until the end (see consumer_loop).
+  std::uint64_t seq = 0, accepted = 0, refused = 0, checksum = 0;
   while (seq < quota && seq < Ids::seq_limit) {
     if (s.stop.load(std::memory_order_relaxed)) break;
     std::int64_t intended;
@@ -304,30 +308,24 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
     // Before the push: a push that never returns shows as offered and unanswered.
     if (publish) slot.offered.store(seq + 1, std::memory_order_relaxed);
     // Batched publishing (unpaced) tries the queue first and publishes the exact counts before a
-    // push that may wait, so that a producer that never comes back is reported exactly.
-    const auto waiting_push = [&](std::chrono::nanoseconds timeout) {
-      if constexpr (!Schedule::paced) {
-        if (handle.try_push(item)) return QueueStatus::ok;
-        slot.offered.store(seq + 1, std::memory_order_relaxed);
-        slot.accepted.store(accepted, std::memory_order_relaxed);
-        slot.refused.store(refused, std::memory_order_relaxed);
-      }
-      return handle.push(item, timeout);
-    };
+    // push that may wait, so that a producer that never comes back is reported exactly. (No
+    // lambda capturing the counters by reference: they would live in memory, a store per item.)
     QueueStatus st;
-    switch (policy) {
-      case Backpressure::block:
-        st = waiting_push(forever);
-        break;
-      case Backpressure::timeout:
-        st = waiting_push(push_timeout);
-        break;
-      default:
-        st = handle.try_push(item) ? QueueStatus::ok : QueueStatus::timeout;
-        break;
+    if (policy == Backpressure::drop) {
+      st = handle.try_push(item) ? QueueStatus::ok : QueueStatus::timeout;
+    } else if (Schedule::paced) {
+      st = handle.push(item, wait_for);
+    } else if (handle.try_push(item)) {
+      st = QueueStatus::ok;
+    } else {
+      slot.offered.store(seq + 1, std::memory_order_relaxed);
+      slot.accepted.store(accepted, std::memory_order_relaxed);
+      slot.refused.store(refused, std::memory_order_relaxed);
+      const Item copy = item;  // the waiting push takes its address; the item stays in registers
+      st = handle.push(copy, wait_for);
     }
     if (st == QueueStatus::ok) {
-      ids.accepted(slot, item.id);
+      ids.accepted(checksum, item.id);
       if constexpr (Schedule::paced) slot.lag.record(call - intended);
       ++accepted;
       if (publish) slot.accepted.store(accepted, std::memory_order_relaxed);
@@ -342,6 +340,7 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
     ++seq;
   }
   // The exact counts, before `done` (release) below.
+  slot.checksum = checksum;
   slot.offered.store(seq, std::memory_order_relaxed);
   slot.accepted.store(accepted, std::memory_order_relaxed);
   slot.refused.store(refused, std::memory_order_relaxed);
@@ -351,18 +350,11 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
 }
 
 // A consumer's next item from the queue, by the run's shutdown mode (`poll`: the interval of its
-// timed pops). False: the run is over for this consumer (closed, its poison pill, or the stop
-// flag).
-// A consumer that publishes its count in batches (flood) passes `before_wait`: it tries the queue
-// first, and publishes its exact count before it waits, so that a consumer that never comes back
-// is reported exactly. Others (nullptr) go straight to the queue's own waiting pop.
+// timed pops), through the queue's own waiting pop. False: the run is over for this consumer
+// (closed, its poison pill, or the stop flag).
 template <class Q, class H>
-bool pop_next(Shared<Q>& s, H& handle, Item& item, Shutdown shutdown, std::chrono::nanoseconds poll,
-              const std::function<void()>* before_wait) {
-  if (before_wait) {
-    if (handle.try_pop(item)) return shutdown != Shutdown::poison || !is_poison(item.id);
-    (*before_wait)();
-  }
+[[gnu::noinline]] bool wait_next(Shared<Q>& s, H& handle, Item& item, Shutdown shutdown,
+                                 std::chrono::nanoseconds poll) {
   if (shutdown != Shutdown::poll) {
     if (handle.pop(item, forever) != QueueStatus::ok) return false;
     return shutdown != Shutdown::poison || !is_poison(item.id);
@@ -375,6 +367,26 @@ bool pop_next(Shared<Q>& s, H& handle, Item& item, Shutdown shutdown, std::chron
       return handle.pop(item, std::chrono::nanoseconds{0}) == QueueStatus::ok;
     if (s.stop.load(std::memory_order_relaxed)) return false;
   }
+}
+
+// The same, for every item. A consumer that publishes its count in batches (flood) passes where
+// it publishes (`count`) and its count so far (`n`): it tries the queue first, and publishes its
+// exact count before it waits, so that a consumer that never comes back is reported exactly.
+// Others (nullptr) go straight to the waiting pop. Nothing of the consumer's escapes on the fast
+// path (the count goes by value, the waiting pop fills an item of its own), so that the item and
+// the counters stay in registers: anything whose address escaped is stored on every item.
+template <class Q, class H>
+QB_ALWAYS_INLINE inline bool pop_next(Shared<Q>& s, H& handle, Item& item, Shutdown shutdown,
+                                      std::chrono::nanoseconds poll,
+                                      std::atomic<std::uint64_t>* count, std::uint64_t n) {
+  if (count) {
+    if (handle.try_pop(item)) return shutdown != Shutdown::poison || !is_poison(item.id);
+    count->store(n, std::memory_order_relaxed);
+  }
+  Item waited;
+  const bool ok = wait_next(s, handle, waited, shutdown, poll);
+  item = waited;
+  return ok;
 }
 
 // A consumer's clock work per item: for a stamped item (every item when paced, a sample in a
@@ -390,8 +402,13 @@ class ItemClock {
         record_(cfg.record_latency),
         last_item_(t0) {}
   // The time the item was taken (0 when it is not stamped).
-  std::int64_t taken(const Item& item) noexcept {
-    if (item.pushed_ns == 0) return 0;
+  QB_ALWAYS_INLINE std::int64_t taken(const Item& item) noexcept {
+    return item.pushed_ns == 0 ? 0 : stamped(item);
+  }
+  [[nodiscard]] std::int64_t last_item() const noexcept { return last_item_; }
+
+ private:
+  [[gnu::noinline]] std::int64_t stamped(const Item& item) noexcept {
     const std::int64_t now = now_ns();
     last_item_ = now;
     if (record_) {
@@ -406,9 +423,7 @@ class ItemClock {
     }
     return now;
   }
-  [[nodiscard]] std::int64_t last_item() const noexcept { return last_item_; }
 
- private:
   ConsumerSlot& slot_;
   std::int64_t interval_;
   std::int64_t next_boundary_;
@@ -458,17 +473,28 @@ void consumer_loop(Shared<Q>& s, std::size_t index) {
   const auto poll = cfg.poll_interval;
   std::uint64_t n = 0;
   Item item;
-  // Called only before a wait, never per item (a std::function is fine there).
-  const std::function<void()> publish = [&] { slot.consumed.store(n, std::memory_order_relaxed); };
-  while (pop_next(s, handle, item, shutdown, poll, publish_mask ? &publish : nullptr)) {
+  std::atomic<std::uint64_t>* const batched = publish_mask ? &slot.consumed : nullptr;
+  // No store per item beyond the queue's own: behind a fast queue's store to a contended line,
+  // every extra store waits in the store buffer (two plain stores per item halved boost_spsc's
+  // bare figure on the 2-core VM). So the sums live in registers until the end, and per-producer
+  // order keeps the expected sequence of the producer seen last in a register, writing the
+  // table only when items switch producers.
+  std::vector<std::uint64_t>& next_seq = slot.next_seq;
+  std::uint64_t checksum = 0, out_of_order = 0, current = 0, expected = 0;
+  while (pop_next(s, handle, item, shutdown, poll, batched, n)) {
     clock.taken(item);
     const std::uint64_t producer = item_producer(item.id);
     const std::uint64_t seq = item_seq(item.id);
-    if (check_order && producer < slot.next_seq.size()) {
-      if (seq < slot.next_seq[producer]) ++slot.out_of_order;
-      slot.next_seq[producer] = seq + 1;
+    if (check_order && producer < next_seq.size()) {
+      if (producer != current) {
+        next_seq[current] = expected;
+        current = producer;
+        expected = next_seq[producer];
+      }
+      out_of_order += seq < expected;
+      expected = seq + 1;
     }
-    slot.checksum += mix_id(item.id);
+    checksum += mix_id(item.id);
     if (keyed) {
       // Apply the item to its key's state: check per-(producer, key) order, then do the work
       // while holding the key (an actor's handler, or a critical section on a shared queue).
@@ -494,6 +520,8 @@ void consumer_loop(Shared<Q>& s, std::size_t index) {
     if ((++n & publish_mask) == 0) slot.consumed.store(n, std::memory_order_relaxed);
     if (s.stop.load(std::memory_order_relaxed)) break;
   }
+  slot.checksum = checksum;
+  slot.out_of_order = out_of_order;
   consumer_exit(slot, n, clock, cpu0);
 }
 

@@ -63,7 +63,7 @@ void tree_consumer_loop(Shared<Q>& s, std::size_t index) {
     if (!local.empty()) {
       item = local.back();
       local.pop_back();
-    } else if (!pop_next(s, handle, item, shutdown, poll, nullptr)) {  // published per node
+    } else if (!pop_next(s, handle, item, shutdown, poll, nullptr, 0)) {  // published per node
       break;
     }
     const std::int64_t now = clock.taken(item);

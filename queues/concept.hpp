@@ -12,6 +12,11 @@
 #include <string_view>
 #include <type_traits>
 
+// On the per-item path of the wrappers and the harness: inlined whatever the compiler's budget
+// says. An out-of-line call there saves and restores registers, and behind a fast queue's store to
+// a contended line every extra store waits in the store buffer (see harness/engine.hpp).
+#define QB_ALWAYS_INLINE [[gnu::always_inline]]
+
 namespace qb {
 
 enum class QueueStatus { ok, timeout, closed };
@@ -176,8 +181,8 @@ class PassThroughHandle {
  public:
   using value_type = typename Q::value_type;
   explicit PassThroughHandle(Q& q) noexcept : q_(&q) {}
-  [[nodiscard]] bool try_push(const value_type& v) { return q_->try_push(v); }
-  [[nodiscard]] bool try_pop(value_type& v) { return q_->try_pop(v); }
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_push(const value_type& v) { return q_->try_push(v); }
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_pop(value_type& v) { return q_->try_pop(v); }
   QueueStatus push(const value_type& v, std::chrono::nanoseconds t) { return q_->push(v, t); }
   QueueStatus pop(value_type& v, std::chrono::nanoseconds t) { return q_->pop(v, t); }
 
@@ -192,6 +197,25 @@ auto producer_handle(Q& q, std::size_t i) {
   } else {
     (void)i;
     return PassThroughHandle<Q>(q);
+  }
+}
+
+// What the caller of producer_handle promises about close(). `may_race`: close() may come while
+// this handle is pushing, and a push that close() overtook must still be either refused or
+// consumed (the contract of close). `after_pushes`: every close() of the queue happens after this
+// handle's last push (the caller orders them, as qbench's engine does: it closes once every
+// producer has finished), so a queue may drop whatever it does per push to win that race (the
+// close gate of qb::Waiting: two stores per push, a quarter to a half of a fast queue's push on a
+// 2-core VM). A push after close() is still refused, just not exactly at the close.
+enum class CloseRace { may_race, after_pushes };
+
+template <class Q>
+auto producer_handle(Q& q, std::size_t i, CloseRace race) {
+  if constexpr (requires { q.producer_handle(i, race); }) {
+    return q.producer_handle(i, race);
+  } else {
+    (void)race;
+    return producer_handle(q, i);
   }
 }
 

@@ -11,7 +11,8 @@
 //
 // Close (for every strategy): the wrapper owns the closed state. A qb::detail::CloseGate makes
 // it exact for lock-free bases: no push reported ok is ever left behind by a consumer that
-// reported closed (see close_gate.hpp). Pops drain, then return closed.
+// reported closed (see close_gate.hpp). Pops drain, then return closed. A producer handle taken
+// with CloseRace::after_pushes skips the gate (its owner closes only after its last push).
 // Progress, ordering and bound are those of the base (traits are copied); waiting adds blocking.
 #pragma once
 
@@ -110,9 +111,12 @@ class Waiting {
   class ProducerHandle {
    public:
     using value_type = typename Base::value_type;
-    ProducerHandle(Waiting& q, std::size_t i)
-        : q_(&q), h_(qb::producer_handle(q.base_, i)), slot_(q.gate_.slot_for_handle(i)) {}
-    [[nodiscard]] bool try_push(const value_type& v) {
+    ProducerHandle(Waiting& q, std::size_t i, CloseRace race)
+        : q_(&q),
+          h_(qb::producer_handle(q.base_, i)),
+          slot_(race == CloseRace::after_pushes ? detail::CloseGate::no_slot
+                                                : q.gate_.slot_for_handle(i)) {}
+    QB_ALWAYS_INLINE [[nodiscard]] bool try_push(const value_type& v) {
       return q_->attempt_push(h_, slot_, v) == Attempt::ok;
     }
     QueueStatus push(const value_type& v, std::chrono::nanoseconds t) {
@@ -129,7 +133,9 @@ class Waiting {
    public:
     using value_type = typename Base::value_type;
     ConsumerHandle(Waiting& q, std::size_t i) : q_(&q), h_(qb::consumer_handle(q.base_, i)) {}
-    [[nodiscard]] bool try_pop(value_type& v) { return q_->attempt_pop(h_, v) == Attempt::ok; }
+    QB_ALWAYS_INLINE [[nodiscard]] bool try_pop(value_type& v) {
+      return q_->attempt_pop(h_, v) == Attempt::ok;
+    }
     QueueStatus pop(value_type& v, std::chrono::nanoseconds t) { return q_->pop_via(h_, v, t); }
 
    private:
@@ -137,7 +143,9 @@ class Waiting {
     BaseConsumer h_;
   };
 
-  ProducerHandle producer_handle(std::size_t i) { return ProducerHandle(*this, i); }
+  ProducerHandle producer_handle(std::size_t i, CloseRace race = CloseRace::may_race) {
+    return ProducerHandle(*this, i, race);
+  }
   ConsumerHandle consumer_handle(std::size_t i) { return ConsumerHandle(*this, i); }
 
   // Without a handle: the base's own thread-agnostic operations and the gate's shared slot.
@@ -171,7 +179,7 @@ class Waiting {
 
  private:
   template <class H>
-  Attempt attempt_push(H& h, std::size_t slot, const value_type& v) {
+  QB_ALWAYS_INLINE Attempt attempt_push(H& h, std::size_t slot, const value_type& v) {
     if (!gate_.enter(slot)) return Attempt::closed;
     const bool ok = h.try_push(v);
     gate_.leave(slot);
@@ -181,7 +189,7 @@ class Waiting {
   }
 
   template <class H>
-  Attempt attempt_pop(H& h, value_type& v) {
+  QB_ALWAYS_INLINE Attempt attempt_pop(H& h, value_type& v) {
     if (!h.try_pop(v)) {
       if (!gate_.closed()) return Attempt::fail;
       // Closed: wait for pushes that got past the flag, then look once more.

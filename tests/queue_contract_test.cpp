@@ -341,5 +341,35 @@ TYPED_TEST(QueueContract, PushAfterCloseReportsClosed) {
   EXPECT_EQ(c.pop(out, forever), QueueStatus::closed) << "a refused push left an item behind";
 }
 
+// A producer handle taken with CloseRace::after_pushes (the engine's: it closes the queue only
+// after every producer finished) keeps the part of the contract that does not race close: what
+// it pushed before close() is drained exactly once, and a push after close() is refused.
+TYPED_TEST(QueueContract, CloseAfterPushesHandleDrainsAndRefuses) {
+  using Q = TypeParam;
+  const auto o = options<Q>(64);
+  Q q(o);
+  std::thread producer([&] {
+    auto p = producer_handle(q, 0, CloseRace::after_pushes);
+    for (std::uint64_t i = 0; i < 10; ++i)
+      EXPECT_EQ(p.push(make_item(0, i), forever), QueueStatus::ok);
+  });
+  producer.join();
+  q.close();
+  auto p = producer_handle(q, 0, CloseRace::after_pushes);
+  EXPECT_EQ(p.push(make_item(0, 10), 10ms), QueueStatus::closed);
+  EXPECT_FALSE(p.try_push(make_item(0, 11)));
+  std::set<std::uint64_t> seen;
+  Item out{};
+  for (std::size_t v = 0; v < consumer_views<Q>(o); ++v) {
+    auto c = consumer_handle(q, v);
+    QueueStatus st;
+    while ((st = c.pop(out, forever)) == QueueStatus::ok)
+      ASSERT_TRUE(seen.insert(out.seq).second) << "item " << out.seq << " popped twice";
+    EXPECT_EQ(st, QueueStatus::closed);
+  }
+  EXPECT_EQ(seen.size(), 10u) << "items pushed before close() were lost";
+  EXPECT_EQ(seen.count(10) + seen.count(11), 0u) << "a push after close() was accepted";
+}
+
 }  // namespace
 }  // namespace qb::test
