@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <vector>
 
 #include "core/stats.hpp"
@@ -121,47 +122,32 @@ void add_bare_options(CLI::App& bare, BareArgs& a) {
       "Exit codes: 0 every reference verified, 1 one failed its check or stalled, 2 bad input.");
 }
 
-bool BareReferences::attach(const QueueEntry& q, RunResult& r, std::string& why) {
+bool attach_bare_reference(const QueueEntry& q, RunResult& r, std::string& why) {
   const RunConfig& c = r.config;
   const bool flood = c.workload == WorkloadKind::flood;
   if (!flood && c.workload != WorkloadKind::pingpong) return true;
-  const std::string key = std::string(q.bare_of) + " " + std::string(to_string(c.workload)) + " " +
-                          std::to_string(c.producers) + "x" + std::to_string(c.consumers) + " " +
-                          std::to_string(c.capacity) +
-                          (c.pin ? " pinned " + std::string(to_string(c.placement)) : "");
-  auto [it, fresh] = measured_.try_emplace(key);
-  Figure& f = it->second;
-  if (fresh) {
-    BareConfig b;
-    b.workload = c.workload;
-    b.producers = c.producers;
-    b.consumers = c.consumers;
-    b.capacity = c.capacity;
-    // As long as the run, within 0.2 to 1 s (a run of --items: 0.5 s).
-    b.duration = c.items ? std::chrono::milliseconds(500)
-                         : std::clamp<std::chrono::nanoseconds>(
-                               c.duration, std::chrono::milliseconds(200), std::chrono::seconds(1));
-    b.round_trips = 100'000;
-    b.pin = c.pin;
-    b.placement = c.placement;
-    b.stall_timeout = c.stall_timeout;
-    std::vector<double> figures;
-    for (int rep = 0; rep < reps_; ++rep) {
-      const BareResult br = q.bare(b);
-      if (br.verdict != Verdict::ok) {
-        f.why = "bare reference of " + std::string(q.name) + " (" + key +
-                "): " + std::string(to_string(br.verdict)) + ": " + br.detail;
-        break;
-      }
-      figures.push_back(flood ? br.items_per_s : br.rtt_p50_ns);
-    }
-    if (f.why.empty()) f.value = median(figures);
-  }
-  if (!f.value) {
-    why = f.why;
+  BareConfig b;
+  b.workload = c.workload;
+  b.producers = c.producers;
+  b.consumers = c.consumers;
+  b.capacity = c.capacity;
+  // As long as the run, within 0.2 to 1 s (a run of --items: 0.5 s).
+  b.duration = c.items ? std::chrono::milliseconds(500)
+                       : std::clamp<std::chrono::nanoseconds>(
+                             c.duration, std::chrono::milliseconds(200), std::chrono::seconds(1));
+  b.round_trips = 100'000;
+  b.pin = c.pin;
+  b.placement = c.placement;
+  b.stall_timeout = c.stall_timeout;
+  const BareResult br = q.bare(b);
+  if (br.verdict != Verdict::ok) {
+    why = "bare reference of " + std::string(q.name) + " (" + std::string(q.bare_of) + " " +
+          std::string(to_string(c.workload)) + " " + std::to_string(c.producers) + "x" +
+          std::to_string(c.consumers) + "): " + std::string(to_string(br.verdict)) + ": " +
+          br.detail;
     return false;
   }
-  (flood ? r.bare_items_per_s : r.bare_rtt_p50_ns) = f.value;
+  (flood ? r.bare_items_per_s : r.bare_rtt_p50_ns) = flood ? br.items_per_s : br.rtt_p50_ns;
   return true;
 }
 

@@ -3,8 +3,6 @@
 #pragma once
 
 #include <algorithm>
-#include <map>
-#include <optional>
 #include <ostream>
 #include <string>
 
@@ -33,24 +31,14 @@ struct BareArgs {
 
 void add_bare_options(CLI::App& bare, BareArgs& a);
 
-// qbench run --calibrate: the bare reference of each flood and pingpong configuration, measured
-// once per queue driven, workload, shape, capacity and pinning (the median of as many
-// repetitions as the run has, at least 3), and attached to every row of that configuration.
-class BareReferences {
- public:
-  explicit BareReferences(int reps) : reps_(std::max(reps, 3)) {}
-  // Sets r.bare_items_per_s (flood) or r.bare_rtt_p50_ns (pingpong); other workloads are left
-  // alone. False, with `why`, when the reference itself failed its check or stalled.
-  bool attach(const QueueEntry& q, RunResult& r, std::string& why);
+// qbench run --calibrate: runs one bare reference for run `r`, right after it, and sets
+// r.bare_items_per_s (flood) or r.bare_rtt_p50_ns (pingpong); other workloads are left alone. One
+// per run, adjacent in time, so that each row's fidelity compares the same machine: a reference
+// measured once per configuration was minutes away from some of its runs, and a shared VM's speed
+// drifts over minutes (the same bare round trip read 111 and 490 ns a few minutes apart on the
+// 2-core VM). False, with `why`, when the reference failed its check or stalled.
+bool attach_bare_reference(const QueueEntry& q, RunResult& r, std::string& why);
 
- private:
-  struct Figure {
-    std::optional<double> value;
-    std::string why;
-  };
-  int reps_;
-  std::map<std::string, Figure> measured_;
-};
 // Exit codes: 0 every reference verified, 1 one failed its check or stalled, 2 bad input (one
 // line naming the flag; nothing run).
 int bare_command(const Registry& reg, const BareArgs& a, std::ostream& out, std::ostream& err);

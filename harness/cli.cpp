@@ -280,7 +280,6 @@ int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std
   const std::string id_prefix =
       step && !step->id_prefix.empty() ? step->id_prefix : run_id_prefix(ctx);
   int exit_code = 0;
-  BareReferences bare(m.reps);
   std::size_t index = 0;
   std::size_t hgrm_files = 0;
   for (const RunConfig& cfg : m.runs) {
@@ -298,7 +297,7 @@ int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std
     if (cfg.rep < 0 && r.ok()) continue;  // warm-up: run, not reported (unless it failed)
     if (m.calibrate) {
       std::string why;
-      if (!bare.attach(*q, r, why)) {
+      if (!attach_bare_reference(*q, r, why)) {
         err << "qbench: --calibrate: " << why << "\n";
         exit_code = 1;
       }

@@ -69,7 +69,8 @@ struct State {
 template <class Q>
 void client_loop(State<Q>& s) {
   const RunConfig& cfg = s.cfg;
-  auto out = producer_handle(s.ping, 0);
+  // The client closes `ping` itself, after its last push.
+  auto out = producer_handle(s.ping, 0, CloseRace::after_pushes);
   auto back = consumer_handle(s.pong, 0);
   const std::int64_t t0 = s.start.wait(cpu_of(s.pin.producer_cpu, 0));
   const std::int64_t end = cfg.items ? INT64_MAX : t0 + cfg.duration.count();

@@ -64,13 +64,16 @@ void ConsoleReporter::report_run(const RunResult& r, std::string_view) {
   if (!r.pinning.empty()) pinning_ = r.pinning;
   const std::string workload =
       std::string(to_string(c.workload)) + (c.record_latency ? "" : "/off");
+  const std::string config = c.queue + " " + std::string(to_string(c.workload)) + " " +
+                             std::to_string(c.producers) + "x" + std::to_string(c.consumers) +
+                             " capacity " + std::to_string(c.capacity);
   if (c.workload == WorkloadKind::flood || c.workload == WorkloadKind::tree) {
     if (r.ok() && c.rep >= 0)
-      cost_samples_.push_back(CostSample{
-          c.queue + " " + std::string(to_string(c.workload)) + " " + std::to_string(c.producers) +
-              "x" + std::to_string(c.consumers) + " capacity " + std::to_string(c.capacity),
-          c.record_latency, r.throughput()});
+      cost_samples_.push_back(CostSample{config, c.record_latency, r.throughput()});
   }
+  if (const auto f = r.fidelity(); f && r.ok() && c.rep >= 0)
+    fidelity_samples_.emplace_back(config + (c.record_latency ? ", latency on" : ", latency off"),
+                                   *f);
   out_ << pad(c.queue, 28, false) << pad(workload, 10, false) << pad(shape, 6)
        << pad(c.rep < 0 ? "w" : std::to_string(c.rep), 4)
        << pad(units::format_rate(r.throughput()), 9) << pad(lat(50), 9) << pad(lat(99), 9)
@@ -116,6 +119,25 @@ void ConsoleReporter::finalize() {
     out_ << "  " << key << ": on " << units::format_rate(m_on) << "/s (" << on.size()
          << " runs), off " << units::format_rate(m_off) << "/s (" << off.size()
          << " runs): recording costs " << line << " of throughput\n";
+  }
+  // Fidelity: each repetition against the bare run made right after it (this machine's speed
+  // drifts between minutes, so a reference taken once would compare different machines).
+  std::vector<std::string> fkeys;
+  for (const auto& [key, f] : fidelity_samples_)
+    if (std::find(fkeys.begin(), fkeys.end(), key) == fkeys.end()) fkeys.push_back(key);
+  if (!fkeys.empty()) {
+    out_ << "\nfidelity (--calibrate; each repetition over the bare reference run right after it; "
+            "median and range; 1 = the harness costs nothing):\n";
+  }
+  for (const auto& key : fkeys) {
+    std::vector<double> fs;
+    for (const auto& [k, f] : fidelity_samples_)
+      if (k == key) fs.push_back(f);
+    char line[96];
+    std::snprintf(line, sizeof line, "%.2f (%.2f .. %.2f, %zu runs)", median(fs),
+                  *std::min_element(fs.begin(), fs.end()), *std::max_element(fs.begin(), fs.end()),
+                  fs.size());
+    out_ << "  " << key << ": " << line << "\n";
   }
   if (!pinning_.empty()) {
     out_ << "\nthreads pinned (--pin): " << pinning_

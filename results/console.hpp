@@ -31,6 +31,8 @@ class ConsoleReporter : public Reporter {
     double throughput;
   };
   std::vector<CostSample> cost_samples_;
+  // Fidelity of every measured repetition, per configuration (the key above plus latency).
+  std::vector<std::pair<std::string, double>> fidelity_samples_;
 };
 
 }  // namespace qb

@@ -326,6 +326,30 @@ TEST_F(QbenchCli, LatencyOnAndOffPrintTheHarnessCostAndPingpongWritesRoundTrips)
   }
 }
 
+// --calibrate: every flood and pingpong row carries the bare reference run right after it (one
+// per row: the figures differ from row to row) and its fidelity; the console sums them up.
+TEST_F(QbenchCli, CalibrateGivesEveryRowItsOwnBareReferenceAndFidelity) {
+  const Outcome o = qbench({"run", "-q", "ring_spsc+spin", "-w", "flood,pingpong", "-d", "50ms",
+                            "--reps", "3", "--calibrate", "--out", "F.csv"});
+  ASSERT_EQ(o.code, 0) << describe(o);
+  EXPECT_NE(o.out.find("fidelity (--calibrate"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("ring_spsc+spin flood 1x1 capacity 1024, latency on: "), std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find(", 3 runs)"), std::string::npos) << o.out;
+  const Csv c = read_csv(dir_ / "F.csv");
+  ASSERT_EQ(c.rows.size(), 6u);
+  std::set<std::string> flood_bare;
+  for (std::size_t i = 0; i < 6; ++i) {
+    const bool flood = c.at(i, "workload") == "flood";
+    const std::string bare = c.at(i, flood ? "bare_items_per_s" : "bare_rtt_p50_ns");
+    ASSERT_NE(bare, "") << "row " << i;
+    EXPECT_GT(std::stod(bare), 0) << "row " << i;
+    EXPECT_GT(std::stod(c.at(i, "fidelity")), 0) << "row " << i;
+    if (flood) flood_bare.insert(bare);
+  }
+  EXPECT_EQ(flood_bare.size(), 3u) << "one bare run per row, not one figure per configuration";
+}
+
 TEST_F(QbenchCli, ForeignSchemaIsRefusedUnlessOverwrite) {
   const fs::path f = dir_ / "F.csv";
   const std::string foreign = "a,b,c\n1,2,3\n";
