@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The floor and the peers (issue 7): our rings against the libraries users pick instead, pinned
-# 1 producer / 1 consumer, all queues in one qbench invocation: flood throughput with latency
-# recording on and off (the harness's own cost), the pingpong round trip, and this machine's
-# floor (--calibrate). Then the target table (scripts/targets.py) and the figures (plot.py).
+# The floor and the peers (issues 7 and 13): our rings against the libraries users pick instead,
+# pinned 1 producer / 1 consumer, capacity 65,536, all queues in one qbench invocation: flood
+# throughput with latency recording on and off (the harness's own cost), the pingpong round
+# trip, this machine's floor and every row's bare reference (--calibrate: `qbench bare` run right
+# after the row, so the fidelity compares the same minute of a drifting VM). Then the target
+# tables (scripts/targets.py) and the figures (plot.py).
 #   scripts/floor.sh [OUT_DIR]       default: results/floor/<UTC stamp>
-# Takes about 4 minutes on a 2-core machine (264 runs of 0.5 s); run it on a quiet one. Runs are
-# timed, not counted: a blocking queue's round trip is 100x a spinning one's.
+# Takes about 8 minutes on a 2-core machine (264 runs of 0.5 s, each followed by its bare
+# reference); run it on a quiet one. Runs are timed, not counted: a blocking queue's round trip
+# is 100x a spinning one's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +22,7 @@ queues=ring_spsc+spin,boost_spsc+spin,atomic_queue_spsc+spin,ring_mpmc+spin,boos
 queues+=,moodycamel+spin,tbb_bounded,atomic_queue+spin
 
 # --latency off applies to flood only: the pingpong/off combinations are skipped (listed).
-build/release/qbench run --queue "$queues" --workload flood,pingpong --duration 500ms \
+build/release/qbench run --queue "$queues" --workload flood,pingpong --duration 500ms --capacity 65536 \
   --latency on,off --pin --calibrate --reps 10 --warmup 1 --out "$dir/results.csv" --overwrite \
   2> >(grep -v "^qbench: skipped .*pingpong" >&2)
 

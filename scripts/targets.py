@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""The issue-7 target table from one qbench results CSV (scripts/floor.sh writes it).
+"""The issue-7 and issue-13 target tables from one qbench results CSV (scripts/floor.sh).
 
 Every figure is a median over the ok repetitions of one configuration in the file; every
-ratio compares medians from the same invocation. Prints a Markdown table (and writes it with
+ratio compares medians from the same invocation. With `--calibrate` rows (bare_items_per_s,
+bare_rtt_p50_ns, fidelity, clock_cost_ns) it adds each queue's bare reference, the fidelity
+targets (flood / bare >= 0.90 latency off, >= 0.85 on; pingpong p50 <= (bare round trip + one
+clock read) x 1.1), and a comparison between queues holds only where their bare references
+agree. Prints Markdown (and writes it with
 --out); exit 0 whether targets pass or not (a missed target is a finding, not an error), 2 on bad
 input.
 
@@ -57,8 +61,16 @@ def medians(rows):
         def med(col):
             vals = [float(x[col]) for x in g if x[col] != ""]
             return statistics.median(vals) if vals else None
+        def opt(col):  # a --calibrate column: absent from older files
+            vals = [float(x[col]) for x in g if x.get(col)]
+            return statistics.median(vals) if vals else None
+        fids = [float(x["fidelity"]) for x in g if x.get("fidelity")]
         out[key] = {"n": len(g), "thr": med("throughput_per_s"), "p50": med("latency_p50_ns"),
-                    "pinned": all(x["pinning"] for x in g)}
+                    "pinned": all(x["pinning"] for x in g),
+                    "bare": opt("bare_items_per_s" if key[1] == "flood" else "bare_rtt_p50_ns"),
+                    "fid": statistics.median(fids) if fids else None,
+                    "fid_range": (min(fids), max(fids)) if fids else None,
+                    "clock": opt("clock_cost_ns")}
     return out
 
 
@@ -110,21 +122,33 @@ def build(rows):
     lines.append("| target | measured | |")
     lines.append("| --- | --- | --- |")
 
+    # A claim between two queues holds only if their bare references (measured in the same
+    # invocation) say the same: otherwise the harness, not the queue, decided it.
     def ratio_flood(ours, peer, factor):
         a, b = get(ours, "flood"), get(peer, "flood")
         if not a or not b:
             return None, f"{ours} or {peer}: no flood rows"
         r = a["thr"] / b["thr"]
-        return r >= factor, (f"{ours} {fmt_rate(a['thr'])} / {peer} {fmt_rate(b['thr'])} = "
-                             f"{r:.2f}x (target >= {factor:g}x)")
+        ok, detail = r >= factor, (f"{ours} {fmt_rate(a['thr'])} / {peer} {fmt_rate(b['thr'])} = "
+                                   f"{r:.2f}x (target >= {factor:g}x)")
+        if a["bare"] and b["bare"]:
+            rb = a["bare"] / b["bare"]
+            ok = ok and rb >= factor
+            detail += f"; bare {fmt_rate(a['bare'])} / {fmt_rate(b['bare'])} = {rb:.2f}x"
+        return ok, detail
 
     def ratio_p50(ours, peer, factor):
         a, b = get(ours, "pingpong"), get(peer, "pingpong")
         if not a or not b:
             return None, f"{ours} or {peer}: no pingpong rows"
         r = a["p50"] / b["p50"]
-        return r <= factor, (f"{ours} {fmt_ns(a['p50'])} / {peer} {fmt_ns(b['p50'])} = "
-                             f"{r:.2f}x (target <= {factor:g}x)")
+        ok, detail = r <= factor, (f"{ours} {fmt_ns(a['p50'])} / {peer} {fmt_ns(b['p50'])} = "
+                                   f"{r:.2f}x (target <= {factor:g}x)")
+        if a["bare"] and b["bare"]:
+            rb = a["bare"] / b["bare"]
+            ok = ok and rb <= factor
+            detail += f"; bare {fmt_ns(a['bare'])} / {fmt_ns(b['bare'])} = {rb:.2f}x"
+        return ok, detail
 
     for peer in SPSC_PEERS:
         check(f"{SPSC_OURS} flood >= {peer}", *ratio_flood(SPSC_OURS, peer, 1.0))
@@ -161,7 +185,56 @@ def build(rows):
     met = sum(1 for v in verdicts if v)
     lines.append("")
     lines.append(f"{met} of {len(verdicts)} targets met.")
+    if any(v["fid"] is not None for v in m.values()):
+        lines.append("")
+        lines += fidelity_section(m, queues)
     return "\n".join(lines) + "\n"
+
+
+def fidelity_section(m, queues):
+    """Issue 13: every queue against its own bare reference (qbench run --calibrate)."""
+    lines = ["Fidelity (`--calibrate`): each row over the bare reference run right after it; "
+             "median (min..max) over the repetitions.", "",
+             "| queue | bare flood | flood off / bare | flood on / bare | bare round trip | "
+             "pingpong p50 |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+
+    def fid(v):
+        if not v or v["fid"] is None:
+            return "-"
+        return f"{v['fid']:.2f} ({v['fid_range'][0]:.2f}..{v['fid_range'][1]:.2f})"
+
+    for q in queues:
+        on, off, pp = m.get((q, "flood", "on")), m.get((q, "flood", "off")), \
+            m.get((q, "pingpong", "on"))
+        bare = (off or on or {}).get("bare")
+        lines.append(f"| {q} | {fmt_rate(bare)} | {fid(off)} | {fid(on)} | "
+                     f"{fmt_ns(pp and pp['bare'])} | {fmt_ns(pp and pp['p50'])} |")
+    lines += ["", "| target | measured | |", "| --- | --- | --- |"]
+    met = total = 0
+
+    def check(name, ok, detail):
+        nonlocal met, total
+        total += 1
+        met += bool(ok)
+        lines.append(f"| {name} | {detail} | {'met' if ok else '**missed**'} |")
+
+    for q in queues:
+        for rec, floor in (("off", 0.90), ("on", 0.85)):
+            v = m.get((q, "flood", rec))
+            if v and v["fid"] is not None:
+                check(f"{q} flood, latency {rec}: qbench / bare >= {floor:.2f}",
+                      v["fid"] >= floor, f"{v['fid']:.2f}")
+        pp = m.get((q, "pingpong", "on"))
+        if pp and pp["bare"] and pp["p50"]:
+            limit = (pp["bare"] + (pp["clock"] or 0)) * 1.1
+            check(f"{q} pingpong p50 <= (bare + clock read) x 1.1",
+                  pp["p50"] <= limit,
+                  f"{fmt_ns(pp['p50'])} against {fmt_ns(limit)} (bare {fmt_ns(pp['bare'])}, "
+                  f"clock {fmt_ns(pp['clock'])}): "
+                  f"{(pp['p50'] / (pp['bare'] + (pp['clock'] or 0)) - 1) * 100:+.0f}%")
+    lines += ["", f"{met} of {total} fidelity targets met."]
+    return lines
 
 
 def main(argv=None):

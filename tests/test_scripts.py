@@ -528,6 +528,36 @@ class TargetsTest(unittest.TestCase):
         self.assertIn("ring_mpmc+spin 400 ns / atomic_queue+spin 290 ns = 1.38x "
                       "(target <= 1.1x) | **missed**", text)
 
+    def test_calibrated_rows_give_fidelity_targets_and_bare_must_agree(self):
+        rows = self.rows()
+        for r in rows:
+            flood = r["workload"] == "flood"
+            thr = float(r["throughput_per_s"])
+            # boost_spsc's bare flood is 3x ring_spsc's harness figure: the ring's lead over it
+            # is the harness's doing, so that claim must not hold. ring_mpmc keeps 0.8 of bare.
+            bare = {"boost_spsc+spin": 30e6, "ring_mpmc+spin": thr / 0.8}.get(r["queue"], thr)
+            if flood:
+                r.update(bare_items_per_s=str(bare), bare_rtt_p50_ns="",
+                         fidelity=str(thr / bare), clock_cost_ns="25")
+            else:
+                p50 = float(r["latency_p50_ns"])
+                # pingpong: ring_spsc 40% over its bare round trip + clock, the others within.
+                b = p50 / 1.4 - 25 if r["queue"] == "ring_spsc+spin" else p50 - 25
+                r.update(bare_items_per_s="", bare_rtt_p50_ns=str(b), fidelity=str(b / p50),
+                         clock_cost_ns="25")
+        self.COLUMNS = TargetsTest.COLUMNS + ["bare_items_per_s", "bare_rtt_p50_ns", "fidelity",
+                                              "clock_cost_ns"]
+        text = self.run_targets(rows)
+        self.assertIn("ring_spsc+spin 10.00M/s / boost_spsc+spin 8.00M/s = 1.25x (target >= 1x); "
+                      "bare 10.00M/s / 30.00M/s = 0.33x | **missed**", text)
+        self.assertIn("| ring_mpmc+spin flood, latency off: qbench / bare >= 0.90 | 0.80 | "
+                      "**missed** |", text)
+        self.assertIn("| moodycamel+spin flood, latency on: qbench / bare >= 0.85 | 1.00 | met |",
+                      text)
+        self.assertIn("ring_spsc+spin pingpong p50 <= (bare + clock read) x 1.1 | 250 ns against "
+                      "196 ns (bare 154 ns, clock 25 ns): +40% | **missed**", text)
+        self.assertRegex(text, r"\n\d+ of \d+ fidelity targets met\.\n")
+
     def test_not_a_results_file(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "x.csv")
