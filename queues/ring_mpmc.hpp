@@ -60,7 +60,7 @@ class RingMpmc {
   RingMpmc(const RingMpmc&) = delete;
   RingMpmc& operator=(const RingMpmc&) = delete;
 
-  [[nodiscard]] bool try_push(const T& v) noexcept {
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_push(const T& v) noexcept {
     // relaxed: the position is only a hint; the cell's sequence (acquire below) decides.
     std::uint64_t pos = enqueue_pos_.load(std::memory_order_relaxed);
     Cell* cell;
@@ -85,7 +85,7 @@ class RingMpmc {
     return true;
   }
 
-  [[nodiscard]] bool try_pop(T& out) noexcept {
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_pop(T& out) noexcept {
     // relaxed: a hint, as in try_push.
     std::uint64_t pos = dequeue_pos_.load(std::memory_order_relaxed);
     Cell* cell;

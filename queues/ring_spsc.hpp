@@ -88,7 +88,7 @@ class RingSpsc {
   RingSpsc& operator=(const RingSpsc&) = delete;
 
   // Producer thread only.
-  [[nodiscard]] bool try_push(const T& v) noexcept {
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_push(const T& v) noexcept {
     // relaxed: only this thread writes tail.
     const std::uint64_t t = producer_.tail.load(std::memory_order_relaxed);
     if (t - producer_.cached_head == capacity_ && !make_room(t)) return false;
@@ -109,7 +109,7 @@ class RingSpsc {
   }
 
   // Consumer thread only.
-  [[nodiscard]] bool try_pop(T& out) noexcept {
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_pop(T& out) noexcept {
     // relaxed: only this thread writes head.
     const std::uint64_t h = consumer_.head.load(std::memory_order_relaxed);
     Cell& c = cells_[h & mask_];
