@@ -104,7 +104,9 @@ template <class Q>
 void server_loop(State<Q>& s) {
   const RunConfig& cfg = s.cfg;
   auto in = consumer_handle(s.ping, 0);
-  auto out = producer_handle(s.pong, 0);
+  // `pong` is closed by the controller once the client is done, and the client is done only
+  // after it has taken the answer to its last item: no push of the server races that close.
+  auto out = producer_handle(s.pong, 0, CloseRace::after_pushes);
   ServiceTime service(cfg.service, cfg.service_time.count(), cfg.service_mode, cfg.seed * 7919);
   const bool serve = cfg.service != ServiceDist::none;
   s.start.wait(cpu_of(s.pin.consumer_cpu, 0));
