@@ -170,7 +170,7 @@ int list_command(const Registry& reg, std::ostream& out) {
         << to_string(e.traits.order) << ", bound " << to_string(e.traits.bound)
         << (e.traits.allows_unbounded ? " (or unbounded)" : "") << ", "
         << to_string(e.traits.progress) << shape << (e.traits.can_stall ? ", CAN DEADLOCK" : "")
-        << "\n"
+        << (e.user ? ", YOURS (registered by this binary)" : "") << "\n"
         << std::string(w + 4, ' ') << e.traits.summary << "\n";
   }
   out << "\nworkloads:\n"

@@ -13,6 +13,17 @@ const QueueEntry* Registry::find(std::string_view name) const {
   return nullptr;
 }
 
+void Registry::check_name(std::string_view name) {
+  const auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '+' || c == '-' || c == '.' || c == ':';
+  };
+  if (name.empty() || !std::all_of(name.begin(), name.end(), allowed))
+    throw std::invalid_argument("queue name '" + std::string(name) +
+                                "' cannot be given to --queue: use letters, digits and _ + - . : "
+                                "only");
+}
+
 namespace {
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);

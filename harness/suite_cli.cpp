@@ -20,6 +20,9 @@
 #ifndef QB_SOURCE_DIR
 #define QB_SOURCE_DIR "."
 #endif
+#ifndef QB_INSTALL_DATADIR
+#define QB_INSTALL_DATADIR "/usr/share/qbench"
+#endif
 
 namespace qb::cli {
 
@@ -32,24 +35,43 @@ void add_suite_options(CLI::App& app, SuiteArgs& a) {
                  "directory for results.csv, timeseries.csv, findings.md and figures/ "
                  "(default: results/suites/NAME-<time>)");
   app.add_option("--suites-dir", a.suites_dir,
-                 "where NAME.suite files live (default: $QBENCH_SUITES, else the source tree's "
-                 "suites/)");
+                 "where NAME.suite files live (default: $QBENCH_SUITES, else the installed "
+                 "share/qbench/suites beside the binary, else the source tree's suites/)");
   app.add_flag("--no-report", a.no_report, "write the CSVs only: no findings, no figures");
   app.add_flag("--quiet", a.quiet, "no tables on stdout");
 }
 
+namespace {
+
+// qbench's data folder `sub` (suites, scripts): $ENV_VAR, else the installed copy beside the
+// running binary (PREFIX/bin/x -> PREFIX/share/qbench/sub), else the one of the prefix qbench was
+// configured to install into (a user's binary links the installed library from anywhere), else
+// the source tree it was built from.
+std::string data_directory(const char* env_var, const char* sub) {
+  if (const char* env = std::getenv(env_var); env && *env) return env;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path().parent_path() / "share" / "qbench" / sub;
+    if (fs::is_directory(installed, ec)) return installed.string();
+  }
+  const fs::path configured = fs::path(QB_INSTALL_DATADIR) / sub;
+  if (fs::is_directory(configured, ec)) return configured.string();
+  return std::string(QB_SOURCE_DIR) + "/" + sub;
+}
+
+std::string scripts_directory() {
+  return data_directory("QBENCH_SCRIPTS", "scripts");
+}
+
+}  // namespace
+
 std::string suites_directory(const SuiteArgs& a) {
   if (!a.suites_dir.empty()) return a.suites_dir;
-  if (const char* env = std::getenv("QBENCH_SUITES"); env && *env) return env;
-  return std::string(QB_SOURCE_DIR) + "/suites";
+  return data_directory("QBENCH_SUITES", "suites");
 }
 
 namespace {
-
-std::string scripts_directory() {
-  if (const char* env = std::getenv("QBENCH_SCRIPTS"); env && *env) return env;
-  return std::string(QB_SOURCE_DIR) + "/scripts";
-}
 
 std::vector<std::string> words(const std::string& s) {
   std::vector<std::string> out;

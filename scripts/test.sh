@@ -26,6 +26,30 @@ run_suite() {  # name, build dir, extra cmake args...
 
 run_suite release build/release -DCMAKE_BUILD_TYPE=Release
 
+# The user's route (docs/your-queue.md): install the Release build into a temporary prefix, build
+# examples/your-queue against that prefix alone, and run its queue beside built-in ones.
+install_route() {
+  local prefix dir=build/your-queue
+  prefix=$(mktemp -d)
+  echo "=== [install] qbench into $prefix; examples/your-queue built against it alone"
+  cmake --install build/release --prefix "$prefix" >/dev/null
+  rm -rf "$dir"
+  local t0=$SECONDS
+  cmake -S examples/your-queue -B "$dir" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF >/dev/null
+  cmake --build "$dir" -j "$jobs"
+  echo "=== [install] your-queue configured and built in $((SECONDS - t0)) s"
+  "$dir/your-queue" list | grep -q "batch_cv .*YOURS"
+  "$dir/your-queue" run -q batch_cv,mutex_cv -w steady -r 50k -p 2 -c 2 -d 1s --quiet \
+    --out "$prefix/your-queue.csv"
+  grep -q ",batch_cv," "$prefix/your-queue.csv"
+  grep -q ",mutex_cv," "$prefix/your-queue.csv"
+  "$prefix/bin/qbench-plot" --help >/dev/null
+  rm -rf "$prefix"
+  echo "=== [install] passed"
+}
+install_route
+
 case "${QB_SANITIZERS:-all}" in
   none) ;;
   *)

@@ -8,6 +8,7 @@
     harness     anything above, harness, and the generated build info
     bench       core, queues, harness/build_info.hpp, results/columns.hpp (its Google
                 Benchmark context keys are the results file's column names)
+    qbench      the umbrella header users include: anything above
 
 Every `#include "..."` of every C++ file in those folders is checked against that table; a file
 that reaches further up fails the test with its file, line and the include. results/ is also
@@ -32,6 +33,7 @@ ALLOWED = {
     "results": {"core", "queues", "results"},
     "harness": {"core", "queues", "workloads", "results", "harness"},
     "bench": {"core", "queues", "harness/build_info.hpp", "results/columns.hpp"},
+    "qbench": {"core", "queues", "workloads", "results", "harness"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
