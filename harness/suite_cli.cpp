@@ -45,8 +45,8 @@ namespace {
 
 // qbench's data folder `sub` (suites, scripts): $ENV_VAR, else the installed copy beside the
 // running binary (PREFIX/bin/x -> PREFIX/share/qbench/sub), else the one of the prefix qbench was
-// configured to install into (a user's binary links the installed library from anywhere), else
-// the source tree it was built from.
+// configured to install into or of the Debian package (a user's binary links the installed
+// library from anywhere), else the source tree it was built from.
 std::string data_directory(const char* env_var, const char* sub) {
   if (const char* env = std::getenv(env_var); env && *env) return env;
   std::error_code ec;
@@ -55,8 +55,11 @@ std::string data_directory(const char* env_var, const char* sub) {
     const fs::path installed = exe.parent_path().parent_path() / "share" / "qbench" / sub;
     if (fs::is_directory(installed, ec)) return installed.string();
   }
-  const fs::path configured = fs::path(QB_INSTALL_DATADIR) / sub;
-  if (fs::is_directory(configured, ec)) return configured.string();
+  // The configured prefix, then the Debian package's (cpack installs into /usr whatever the
+  // build was configured with).
+  for (const fs::path dir : {fs::path(QB_INSTALL_DATADIR), fs::path("/usr/share/qbench")}) {
+    if (fs::is_directory(dir / sub, ec)) return (dir / sub).string();
+  }
   return std::string(QB_SOURCE_DIR) + "/" + sub;
 }
 

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 pkgs=(g++ cmake make libboost-dev libconcurrentqueue-dev libcli11-dev libgtest-dev
-      libbenchmark-dev libtbb-dev libatomic-queue-dev)
+      libbenchmark-dev libtbb-dev libatomic-queue-dev dpkg-dev)
 for arg in "$@"; do
   case "$arg" in
     --plots) pkgs+=(python3-matplotlib) ;;

@@ -27,7 +27,8 @@ run_suite() {  # name, build dir, extra cmake args...
 run_suite release build/release -DCMAKE_BUILD_TYPE=Release
 
 # The user's route (docs/your-queue.md): install the Release build into a temporary prefix, build
-# examples/your-queue against that prefix alone, and run its queue beside built-in ones.
+# examples/your-queue against that prefix alone, run its conformance test and its queue beside
+# built-in ones; then the Debian package's name and metadata.
 install_route() {
   local prefix dir=build/your-queue
   prefix=$(mktemp -d)
@@ -38,7 +39,8 @@ install_route() {
   cmake -S examples/your-queue -B "$dir" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF >/dev/null
   cmake --build "$dir" -j "$jobs"
-  echo "=== [install] your-queue configured and built in $((SECONDS - t0)) s"
+  echo "=== [install] your-queue and its conformance test configured and built in $((SECONDS - t0)) s"
+  ctest --test-dir "$dir" --output-on-failure --timeout "$timeout_s" -j 1 --no-tests=error
   "$dir/your-queue" list | grep -q "batch_cv .*YOURS"
   "$dir/your-queue" run -q batch_cv,mutex_cv -w steady -r 50k -p 2 -c 2 -d 1s --quiet \
     --out "$prefix/your-queue.csv"
@@ -46,6 +48,22 @@ install_route() {
   grep -q ",mutex_cv," "$prefix/your-queue.csv"
   "$prefix/bin/qbench-plot" --help >/dev/null
   rm -rf "$prefix"
+
+  echo "=== [deb] cpack -G DEB"
+  (cd build/release && cpack -G DEB >/dev/null)
+  local version deb
+  version=$(sed -n 's/^project(qbench VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+  deb="build/release/qbench_${version}_amd64.deb"
+  dpkg-deb --field "$deb" Package Version Architecture Depends
+  [ "$(dpkg-deb --field "$deb" Package)" = qbench ]
+  [ "$(dpkg-deb --field "$deb" Version)" = "$version" ]
+  for need in libboost-dev libconcurrentqueue-dev libcli11-dev cmake g++ libc6 libstdc++6; do
+    dpkg-deb --field "$deb" Depends | grep -q "$need" || { echo "deb: Depends lacks $need" >&2; exit 1; }
+  done
+  local contents
+  contents=$(dpkg-deb --contents "$deb")
+  grep -q "/usr/lib/cmake/qbench/qbenchConfig.cmake" <<<"$contents"
+  grep -q "/usr/include/qbench/qbench/testing.hpp" <<<"$contents"
   echo "=== [install] passed"
 }
 install_route

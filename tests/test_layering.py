@@ -33,7 +33,7 @@ ALLOWED = {
     "results": {"core", "queues", "results"},
     "harness": {"core", "queues", "workloads", "results", "harness"},
     "bench": {"core", "queues", "harness/build_info.hpp", "results/columns.hpp"},
-    "qbench": {"core", "queues", "workloads", "results", "harness"},
+    "qbench": {"core", "queues", "workloads", "results", "harness", "qbench"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
