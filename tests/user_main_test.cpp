@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "examples/your-queue/batch_queue.hpp"
@@ -45,6 +46,19 @@ struct UserLossy : MutexCv<Item> {
     return MutexCv<Item>::try_push(v);
   }
   std::atomic<std::uint64_t> pushes_{0};
+};
+
+// Its pops never hear close(): they wait until the test releases them.
+struct UserDeaf : MutexCv<Item> {
+  using MutexCv<Item>::MutexCv;
+  static constexpr std::string_view name = "user_deaf";
+  QueueStatus pop(Item& out, std::chrono::nanoseconds) {
+    if (MutexCv<Item>::try_pop(out)) return QueueStatus::ok;
+    while (!release.load())
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return QueueStatus::closed;
+  }
+  static inline std::atomic<bool> release{false};
 };
 
 int call(const Registry& reg, std::vector<std::string> args) {
@@ -119,6 +133,25 @@ TEST(UserMain, BrokenUserQueueFailsVerificationWithItsRowWritten) {
   s << in.rdbuf();
   EXPECT_NE(s.str().find("user_lossy"), std::string::npos);
   EXPECT_NE(s.str().find("failed"), std::string::npos) << s.str().substr(0, 400);
+  std::remove(out.c_str());
+}
+
+TEST(UserMain, UserQueueThatNeverReturnsFromCloseIsAbandonedWithItsRowWritten) {
+  const Registry reg = registry_with<UserDeaf>();
+  const std::string out = temp_path("deaf.csv");
+  std::remove(out.c_str());
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_NE(call(reg, {"run", "-q", "user_deaf", "-w", "flood", "-d", "100ms", "--stall-timeout",
+                       "200ms", "--quiet", "--out", out}),
+            0);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
+  std::ifstream in(out);
+  std::stringstream s;
+  s << in.rdbuf();
+  EXPECT_NE(s.str().find("user_deaf"), std::string::npos);
+  EXPECT_NE(s.str().find("abandoned"), std::string::npos) << s.str().substr(0, 600);
+  UserDeaf::release = true;  // let the abandoned consumer finish
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
   std::remove(out.c_str());
 }
 
