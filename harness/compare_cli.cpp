@@ -60,13 +60,24 @@ void add_compare_options(CLI::App& compare, CompareArgs& a) {
           "QUEUE"));
   compare.add_flag("--markdown", a.markdown,
                    "write a GitHub-flavoured Markdown report (for a CI job summary)");
+  compare.add_flag("--allow-inconclusive", a.allow_inconclusive,
+                   "exit 0 instead of 3 when comparisons remain inconclusive (too few "
+                   "repetitions or too much spread to decide)");
+  compare.add_flag("--allow-mixed-hosts", a.allow_mixed_hosts,
+                   "compare rows from several hosts or CPU models (refused by default: two "
+                   "machines differ by more than the changes a gate looks for)");
   compare.footer(
       "Rows are matched by configuration (every key column of `qbench columns`: " +
       joined(compare_key_columns(), ", ") +
       "), not by position, host or commit; each side may hold several repetitions per "
       "configuration. Runs whose verdict is not ok are left out of the statistics; on the "
       "candidate they fail the comparison.\n"
-      "Exit codes: 0 no regression, 1 a regression or a failed candidate run, 2 bad input.");
+      "Verdicts: regression / improvement (beyond --threshold, adjusted p < --alpha), same (the "
+      "confidence interval of the shift lies within --threshold), inconclusive (neither: more "
+      "repetitions would decide; the report estimates how many).\n"
+      "Exit codes: 0 no regression and nothing inconclusive, 1 a regression or a failed "
+      "candidate run, 2 bad input (also: rows from several hosts without --allow-mixed-hosts), "
+      "3 inconclusive comparisons only (0 with --allow-inconclusive).");
 }
 
 namespace {
@@ -113,6 +124,8 @@ int compare_command(const CompareArgs& a, std::ostream& out, std::ostream& err) 
     else
       bad("--correction", a.correction, "holm, bh or none");
     o.normalize_by = a.normalize_by;
+    o.allow_inconclusive = a.allow_inconclusive;
+    o.allow_mixed_hosts = a.allow_mixed_hosts;
 
     ResultsTable base, cand;
     try {

@@ -28,6 +28,8 @@ struct CompareArgs {
   std::string correction = "holm";
   std::string normalize_by;
   bool markdown = false;
+  bool allow_inconclusive = false;
+  bool allow_mixed_hosts = false;
 };
 
 void add_compare_options(CLI::App& compare, CompareArgs& a);

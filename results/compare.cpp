@@ -30,10 +30,11 @@ namespace {
 constexpr std::size_t kExactMaxLarger = 1000;
 constexpr std::size_t kExactMaxSmaller = 8;
 
-// P(U >= u) under the null hypothesis for samples of sizes m and n without ties. g[a](u) counts
-// the orderings of a x-values and b y-values whose U (pairs with x > y) is u: the largest value
-// is either an x, which beats all b y-values (g[a-1] shifted by b), or a y (g[a] at b - 1).
-double exact_upper_tail(std::size_t m, std::size_t n, double u) {
+// The null distribution of U for samples of sizes m and n without ties: counts of the orderings
+// by U (pairs with x > y). g[a](u) counts the orderings of a x-values and b y-values whose U is u:
+// the largest value is either an x, which beats all b y-values (g[a-1] shifted by b), or a y
+// (g[a] at b - 1). Symmetric: P(U <= u) = P(U >= mn - u).
+std::vector<double> exact_u_counts(std::size_t m, std::size_t n) {
   if (m > n) std::swap(m, n);
   std::vector<std::vector<double>> g(m + 1, std::vector<double>{1.0});  // b = 0: U = 0 only
   for (std::size_t b = 1; b <= n; ++b) {
@@ -49,13 +50,47 @@ double exact_upper_tail(std::size_t m, std::size_t n, double u) {
       g[a] = std::move(next);
     }
   }
-  const std::vector<double>& dist = g[m];
+  return g[m];
+}
+
+// P(U >= u) under the null hypothesis for samples of sizes m and n without ties.
+double exact_upper_tail(std::size_t m, std::size_t n, double u) {
+  const std::vector<double> dist = exact_u_counts(m, n);
   double total = 0, tail = 0;
   for (std::size_t k = 0; k < dist.size(); ++k) {
     total += dist[k];
     if (static_cast<double>(k) >= u - 1e-9) tail += dist[k];
   }
   return tail / total;
+}
+
+// The largest k with P(U <= k) <= alpha / 2 under the null, or -1 when there is none. Exact up
+// to 50 values a side (the counts fit a double), else the normal approximation.
+long lower_critical_u(std::size_t m, std::size_t n, double alpha) {
+  if (m == 0 || n == 0) return -1;
+  if (std::max(m, n) <= 50) {
+    const std::vector<double> dist = exact_u_counts(m, n);
+    double total = 0;
+    for (double c : dist)
+      total += c;
+    double cum = 0;
+    long k = -1;
+    for (std::size_t u = 0; u < dist.size(); ++u) {
+      cum += dist[u];
+      if (cum / total > alpha / 2) break;
+      k = static_cast<long>(u);
+    }
+    return k;
+  }
+  const double dm = static_cast<double>(m), dn = static_cast<double>(n);
+  // z of alpha / 2 by bisection on erfc (no inverse in <cmath>).
+  double lo = 0, hi = 10;
+  for (int i = 0; i < 100; ++i) {
+    const double mid = (lo + hi) / 2;
+    (std::erfc(mid / std::sqrt(2.0)) / 2 > alpha / 2 ? lo : hi) = mid;
+  }
+  const double k = dm * dn / 2 - hi * std::sqrt(dm * dn * (dm + dn + 1) / 12) - 0.5;
+  return k < 0 ? -1 : static_cast<long>(std::floor(k));
 }
 
 }  // namespace
@@ -120,6 +155,24 @@ double min_two_sided_p(std::size_t n1, std::size_t n2) {
   return std::min(1.0, 2 / c);
 }
 
+ShiftInterval shift_interval(const std::vector<double>& x, const std::vector<double>& y,
+                             double alpha) {
+  ShiftInterval r;
+  const long k = lower_critical_u(x.size(), y.size(), alpha);
+  if (k < 0) return r;
+  std::vector<double> d;
+  d.reserve(x.size() * y.size());
+  for (double a : x)
+    for (double b : y)
+      d.push_back(b - a);
+  std::sort(d.begin(), d.end());
+  const auto ku = static_cast<std::size_t>(k);
+  r.bounded = true;
+  r.low = d[ku];                  // d_(k+1), 1-based
+  r.high = d[d.size() - 1 - ku];  // d_(nm-k)
+  return r;
+}
+
 // ---- Metrics ------------------------------------------------------------------------------
 
 const std::vector<std::string_view>& compare_key_columns() {
@@ -169,10 +222,10 @@ std::string_view to_string(Finding f) {
       return "regression";
     case Finding::improvement:
       return "improvement";
-    case Finding::noise:
-      return "noise";
-    case Finding::not_significant:
-      return "not significant";
+    case Finding::same:
+      return "same";
+    case Finding::inconclusive:
+      return "inconclusive";
     case Finding::not_applicable:
       return "n/a";
   }
@@ -185,7 +238,8 @@ std::size_t CompareReport::count(Finding f) const {
 }
 
 int CompareReport::exit_code() const {
-  return count(Finding::regression) || !candidate_failures.empty() ? 1 : 0;
+  if (count(Finding::regression) || !candidate_failures.empty()) return 1;
+  return count(Finding::inconclusive) && !allow_inconclusive ? 3 : 0;
 }
 
 // ---- The comparison -----------------------------------------------------------------------
@@ -291,6 +345,10 @@ std::string describe(const ResultsTable& t) {
   const auto host = distinct(t, col::host.name);
   if (!sha.empty()) s += "; git " + list_some(sha);
   if (!host.empty()) s += "; host " + list_some(host);
+  for (const Column* c : {&col::cpu_model, &col::kernel, &col::qbench_version, &col::build_type}) {
+    const auto v = distinct(t, c->name);
+    if (!v.empty()) s += "; " + std::string(c->name) + " " + list_some(v);
+  }
   return s + ")";
 }
 
@@ -486,9 +544,23 @@ Finding judge(const MetricComparison& c, const std::string& metric, const Compar
   // Positive when the candidate is worse.
   const double worse = metric_better(metric) == Better::higher ? -c.change : c.change;
   const bool significant = c.p_adj < o.alpha;
-  if (worse > o.threshold) return significant ? Finding::regression : Finding::not_significant;
-  if (worse < -o.threshold) return significant ? Finding::improvement : Finding::not_significant;
-  return Finding::noise;
+  if (worse > o.threshold && significant) return Finding::regression;
+  if (worse < -o.threshold && significant) return Finding::improvement;
+  if (c.ci_low >= -o.threshold && c.ci_high <= o.threshold) return Finding::same;
+  return Finding::inconclusive;
+}
+
+// Repetitions a side that would likely decide an inconclusive comparison: the interval narrows
+// as 1 / sqrt(n), so n * (half-width / room)^2, where room is what the interval must clear (to
+// fit inside +-threshold, or to leave it); at least what the test needs to ever reach alpha.
+std::size_t reps_to_decide(const MetricComparison& c, double threshold, std::size_t at_least) {
+  const double n = static_cast<double>(std::min(c.n_base, c.n_cand));
+  if (!std::isfinite(c.ci_low) || !std::isfinite(c.ci_high) || n == 0) return at_least;
+  const double half = (c.ci_high - c.ci_low) / 2, centre = (c.ci_high + c.ci_low) / 2;
+  const double room = std::fabs(threshold - std::fabs(centre));
+  if (room <= threshold * 0.02) return 1000;
+  const double need = std::ceil(n * (half / room) * (half / room));
+  return std::clamp(static_cast<std::size_t>(need), at_least, std::size_t{1000});
 }
 
 // Names the key columns whose values do not overlap at all between the two sides.
@@ -555,6 +627,23 @@ CompareReport compare_results(const ResultsTable& base, const ResultsTable& cand
   rep.baseline = describe(base);
   rep.candidate = describe(cand);
   rep.common = label.common;
+  rep.allow_inconclusive = o.allow_inconclusive;
+
+  // One machine: two hosts (or CPU models) differ by more than the changes a gate looks for.
+  if (!o.allow_mixed_hosts) {
+    for (const Column* which : {&col::host, &col::cpu_model}) {
+      std::vector<std::string> all = distinct(base, which->name);
+      for (const auto& v : distinct(cand, which->name))
+        if (std::find(all.begin(), all.end(), v) == all.end()) all.push_back(v);
+      if (all.size() > 1) {
+        throw CompareError("the rows come from " + std::to_string(all.size()) + " " +
+                           std::string(which->name) + " values (" + list_some(all) +
+                           "): results from two machines differ by more than the changes a "
+                           "gate looks for; compare runs from one machine, or pass "
+                           "--allow-mixed-hosts");
+      }
+    }
+  }
 
   // Normalisation needs the reference queue on both sides.
   const std::string& ref_queue = o.normalize_by;
@@ -635,6 +724,16 @@ CompareReport compare_results(const ResultsTable& base, const ResultsTable& cand
         const MannWhitney u = mann_whitney_u(xb, xc);
         mc.p = u.p;
         mc.exact = u.exact;
+        // The shift's interval relative to the baseline median (a zero median: only "no shift
+        // at all" is bounded).
+        const ShiftInterval ci = shift_interval(xb, xc, o.alpha);
+        const double scale = std::fabs(mc.base_median);
+        if (ci.bounded && scale > 0) {
+          mc.ci_low = ci.low / scale;
+          mc.ci_high = ci.high / scale;
+        } else if (ci.bounded && ci.low == 0 && ci.high == 0) {
+          mc.ci_low = mc.ci_high = 0;
+        }
       } else {
         mc.p = std::numeric_limits<double>::quiet_NaN();
       }
@@ -653,7 +752,9 @@ CompareReport compare_results(const ResultsTable& base, const ResultsTable& cand
                        " run beside it in both files; nothing to compare");
   }
 
-  // Adjust over every comparison that has values, then judge.
+  // Adjust over every comparison that has values, then judge. `need`: the repetitions a side
+  // the test needs to ever reach the adjusted alpha.
+  std::size_t need = 1;
   {
     std::vector<double> raw;
     for (const auto& r : rep.rows)
@@ -668,6 +769,8 @@ CompareReport compare_results(const ResultsTable& base, const ResultsTable& cand
     rep.effective_alpha = o.correction == Correction::holm && tested > 0
                               ? o.alpha / static_cast<double>(tested)
                               : o.alpha;
+    while (min_two_sided_p(need, need) >= rep.effective_alpha && need < 1000)
+      ++need;
     for (std::size_t i = 0; i < rep.rows.size(); ++i) {
       auto& r = rep.rows[i];
       r.p_adj = std::isnan(adj[i]) ? 1.0 : adj[i];
@@ -675,6 +778,7 @@ CompareReport compare_results(const ResultsTable& base, const ResultsTable& cand
       if (r.n_base && r.n_cand)
         r.too_few = min_two_sided_p(r.n_base, r.n_cand) >= rep.effective_alpha;
       r.finding = judge(r, r.metric, o);
+      if (r.finding == Finding::inconclusive) r.reps_needed = reps_to_decide(r, o.threshold, need);
     }
   }
 
@@ -682,9 +786,6 @@ CompareReport compare_results(const ResultsTable& base, const ResultsTable& cand
   std::map<std::pair<std::size_t, std::size_t>, std::size_t> too_few;
   for (const auto& r : rep.rows)
     if (r.too_few && r.finding != Finding::not_applicable) ++too_few[{r.n_base, r.n_cand}];
-  std::size_t need = 1;
-  while (min_two_sided_p(need, need) >= rep.effective_alpha && need < 1000)
-    ++need;
   for (const auto& [sizes, n] : too_few) {
     char buf[320];
     std::snprintf(buf, sizeof buf,
@@ -711,7 +812,7 @@ CompareReport compare_results(const ResultsTable& base, const ResultsTable& cand
       }
     }
   }
-  if (ref_queue.empty()) {
+  if (o.allow_mixed_hosts && ref_queue.empty()) {
     const auto hb = distinct(base, col::host.name), hc = distinct(cand, col::host.name);
     const bool overlap = std::any_of(hb.begin(), hb.end(), [&](const auto& h) {
       return std::find(hc.begin(), hc.end(), h) != hc.end();
@@ -721,6 +822,23 @@ CompareReport compare_results(const ResultsTable& base, const ResultsTable& cand
                           list_some(hc) +
                           "): a machine difference reads as a change; --normalize-by QUEUE "
                           "compares each queue with a reference queue run beside it");
+    }
+  }
+  // Every significant change one way, over several configurations: drift, not code.
+  {
+    const std::size_t worse = rep.count(Finding::regression);
+    const std::size_t better = rep.count(Finding::improvement);
+    std::set<std::size_t> configs;
+    for (const auto& r : rep.rows)
+      if (r.finding == Finding::regression || r.finding == Finding::improvement)
+        configs.insert(r.config);
+    if (worse + better >= 3 && configs.size() >= 3 && (worse == 0 || better == 0)) {
+      rep.warnings.push_back(
+          "every one of the " + std::to_string(worse + better) + " significant changes is " +
+          (worse ? "a regression" : "an improvement") + ", over " + std::to_string(configs.size()) +
+          " configurations: that is how a machine that changed between the two runs looks "
+          "(frequency, neighbours, thermal state), more often than a change of code; run both "
+          "sides interleaved on one machine (scripts/perf-check.sh) before believing it");
     }
   }
   return rep;
@@ -771,16 +889,23 @@ std::string n_text(const MetricComparison& r) {
   return std::to_string(r.n_base) + "v" + std::to_string(r.n_cand);
 }
 
+// "inconclusive: ~N reps a side would decide" (or "too few reps" when the test can never pass).
+std::string inconclusive_text(const MetricComparison& r) {
+  return std::string("inconclusive (") + (r.too_few ? "too few reps; " : "") + "~" +
+         std::to_string(r.reps_needed) + (r.reps_needed >= 1000 ? "+" : "") +
+         " reps a side would decide)";
+}
+
 std::string verdict_console(const MetricComparison& r) {
   switch (r.finding) {
     case Finding::regression:
       return "!! REGRESSION";
     case Finding::improvement:
       return "++ improvement";
-    case Finding::noise:
-      return "~  noise";
-    case Finding::not_significant:
-      return r.too_few ? "?  not significant (too few reps)" : "?  not significant";
+    case Finding::same:
+      return "=  same";
+    case Finding::inconclusive:
+      return "?  " + inconclusive_text(r);
     case Finding::not_applicable:
       return "-  n/a (no values)";
   }
@@ -793,11 +918,10 @@ std::string verdict_markdown(const MetricComparison& r) {
       return ":red_circle: **regression**";
     case Finding::improvement:
       return ":green_circle: improvement";
-    case Finding::noise:
-      return ":white_circle: noise";
-    case Finding::not_significant:
-      return r.too_few ? ":grey_question: not significant (too few reps)"
-                       : ":grey_question: not significant";
+    case Finding::same:
+      return ":white_circle: same";
+    case Finding::inconclusive:
+      return ":grey_question: " + inconclusive_text(r);
     case Finding::not_applicable:
       return "n/a (no values)";
   }
@@ -812,7 +936,9 @@ std::string rule_text(const CompareOptions& o) {
   return "metrics " + metrics + "; a regression is a change of the median worse than " +
          fmt("%g", o.threshold * 100) + "% with adjusted p < " + fmt("%g", o.alpha) +
          " (two-sided Mann-Whitney U test over the repetitions; p adjusted over all comparisons: " +
-         std::string(to_string(o.correction)) + ")";
+         std::string(to_string(o.correction)) + "); same: the " + fmt("%g", (1 - o.alpha) * 100) +
+         "% confidence interval of the shift lies within +-" + fmt("%g", o.threshold * 100) +
+         "%; else inconclusive";
 }
 
 std::string summary_text(const CompareReport& r) {
@@ -821,8 +947,8 @@ std::string summary_text(const CompareReport& r) {
                   std::to_string(r.configs.size()) +
                   " configuration(s): " + std::to_string(n(Finding::regression)) +
                   " regression(s), " + std::to_string(n(Finding::improvement)) +
-                  " improvement(s), " + std::to_string(n(Finding::noise)) + " noise, " +
-                  std::to_string(n(Finding::not_significant)) + " not significant";
+                  " improvement(s), " + std::to_string(n(Finding::same)) + " same, " +
+                  std::to_string(n(Finding::inconclusive)) + " inconclusive";
   if (n(Finding::not_applicable)) s += ", " + std::to_string(n(Finding::not_applicable)) + " n/a";
   if (!r.candidate_failures.empty())
     s += "; " + std::to_string(r.candidate_failures.size()) +
@@ -832,6 +958,18 @@ std::string summary_text(const CompareReport& r) {
          std::to_string(r.only_candidate.size()) + " only in candidate";
   }
   return s;
+}
+
+// FAIL (exit 1), INCONCLUSIVE (exit 3), ok (exit 0, inconclusive ones allowed or none).
+std::string outcome_text(const CompareReport& r) {
+  switch (r.exit_code()) {
+    case 1:
+      return "FAIL";
+    case 3:
+      return "INCONCLUSIVE: run more repetitions (or --allow-inconclusive)";
+    default:
+      return r.count(Finding::inconclusive) ? "ok (inconclusive ones allowed)" : "ok";
+  }
 }
 
 std::string pad(const std::string& s, std::size_t w, bool right) {
@@ -913,8 +1051,7 @@ void write_compare_console(std::ostream& out, const CompareReport& r, const Comp
       out << "warning: " << s << "\n";
   }
   out << "\n"
-      << summary_text(r) << " => " << (r.exit_code() ? "FAIL" : "ok") << " (exit " << r.exit_code()
-      << ")\n";
+      << summary_text(r) << " => " << outcome_text(r) << " (exit " << r.exit_code() << ")\n";
 }
 
 void write_compare_markdown(std::ostream& out, const CompareReport& r, const CompareOptions& o) {
@@ -929,10 +1066,13 @@ void write_compare_markdown(std::ostream& out, const CompareReport& r, const Com
   };
   const std::size_t regressions = r.count(Finding::regression);
   out << "### qbench compare: ";
-  if (r.exit_code()) {
+  if (r.exit_code() == 1) {
     out << ":x: " << regressions << " regression(s)";
     if (!r.candidate_failures.empty())
       out << ", " << r.candidate_failures.size() << " failed configuration(s)";
+  } else if (r.exit_code() == 3) {
+    out << ":grey_question: inconclusive: " << r.count(Finding::inconclusive)
+        << " comparison(s) need more repetitions";
   } else {
     out << ":white_check_mark: no regression";
   }

@@ -22,11 +22,23 @@
 //   only warn.
 // - Many comparisons: p-values are adjusted over every comparison of the report (Holm by
 //   default, see Correction) and the adjusted p meets alpha.
-// - Verdict of one metric of one configuration: `regression` when the change of the medians is
-//   worse than the threshold and p < alpha; `improvement` when better than the threshold and
-//   p < alpha; `noise` when the change is within the threshold; `not significant` when it is
-//   beyond the threshold but p >= alpha; `n/a` when one side has no value (blank column, every
-//   run failed).
+// - Verdict of one metric of one configuration, in the spirit of Chromium Pinpoint's
+//   different / same / unknown: `regression` when the change of the medians is worse than the
+//   threshold and the adjusted p < alpha; `improvement` when better than the threshold and
+//   p < alpha; `same` when the whole (1 - alpha) confidence interval of the shift (Hodges-Lehmann,
+//   from the Mann-Whitney distribution: the interval between order statistics of the pairwise
+//   differences candidate - baseline) lies within +-threshold of the baseline median, i.e. the
+//   data show the change is small, not merely fail to show it is large; `inconclusive` otherwise
+//   (too few repetitions, or too much spread, to say either), with an estimate of the
+//   repetitions a side that would decide it; `n/a` when one side has no value (blank column,
+//   every run failed).
+// - Exit code: 1 for any regression or failed candidate run; else 3 when any comparison is
+//   inconclusive (a gate that cannot decide says so; `allow_inconclusive` makes that 0); else 0.
+// - Hosts: rows from more than one host or CPU model (over both files) are refused
+//   (CompareError, exit 2) unless `allow_mixed_hosts`: results from two machines of one model
+//   differ by more than the regressions a gate looks for. A report in which every significant
+//   change points the same way across several configurations carries a warning: that is how
+//   drift of the machine between the two runs looks.
 // - Normalisation (`normalize_by`): each value is divided by the reference queue's value from
 //   the same side, the same configuration except the queue, the same host and the same rep
 //   number (the k-th such row pairs with the k-th, for files concatenated from several
@@ -39,6 +51,7 @@
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -73,6 +86,18 @@ MannWhitney mann_whitney_u(const std::vector<double>& x, const std::vector<doubl
 // the samples do not overlap at all (e.g. 2 vs 2: 1/3; 3 vs 3: 0.1; 4 vs 4: 0.029).
 double min_two_sided_p(std::size_t n1, std::size_t n2);
 
+// The distribution-free (1 - alpha) confidence interval of the shift y - x (Hodges-Lehmann, as
+// in R's wilcox.test(conf.int = TRUE)): [d_(k+1), d_(nm-k)] of the n*m sorted pairwise
+// differences, k the largest count with P(U <= k) <= alpha / 2 under the null (exact for small
+// samples, else the normal approximation). Unbounded when the sizes are too small for any k
+// (1 vs 1, 2 vs 3 at alpha 0.05).
+struct ShiftInterval {
+  bool bounded = false;
+  double low = 0, high = 0;
+};
+ShiftInterval shift_interval(const std::vector<double>& x, const std::vector<double>& y,
+                             double alpha);
+
 // ---- Metrics ------------------------------------------------------------------------------
 
 // higher or lower (never none): the column table's direction, or for a column qbench does not
@@ -103,7 +128,9 @@ struct CompareOptions {
   double threshold = 0.10;  // relative change of the medians
   double alpha = 0.05;      // significance level of the whole report (see Correction)
   Correction correction = Correction::holm;
-  std::string normalize_by;  // reference queue, or empty
+  std::string normalize_by;         // reference queue, or empty
+  bool allow_inconclusive = false;  // exit 0 instead of 3 when undecided comparisons remain
+  bool allow_mixed_hosts = false;   // compare rows from several hosts or CPU models
 };
 
 // Bad input detected while comparing (unknown metric, malformed number, nothing in common): the
@@ -112,7 +139,7 @@ struct CompareError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Finding { regression, improvement, noise, not_significant, not_applicable };
+enum class Finding { regression, improvement, same, inconclusive, not_applicable };
 std::string_view to_string(Finding f);
 
 struct MetricComparison {
@@ -125,6 +152,11 @@ struct MetricComparison {
   double p_adj = 1;   // adjusted over the report's comparisons (CompareOptions::correction)
   bool exact = false;
   bool too_few = false;  // the smallest p these sample sizes allow can never pass (adjusted)
+  // The shift's confidence interval relative to the baseline median (see shift_interval):
+  // unbounded (-inf, inf) when the sample sizes allow none or the baseline median is 0.
+  double ci_low = -std::numeric_limits<double>::infinity();
+  double ci_high = std::numeric_limits<double>::infinity();
+  std::size_t reps_needed = 0;  // inconclusive: repetitions a side that would likely decide it
   Finding finding = Finding::not_applicable;
 };
 
@@ -140,9 +172,11 @@ struct CompareReport {
   std::vector<std::string> warnings;            // too few repetitions, sanitizer builds
   std::size_t comparisons = 0;                  // comparisons with values on both sides
   double effective_alpha = 0.05;                // the bar the smallest p must pass
+  bool allow_inconclusive = false;              // CompareOptions::allow_inconclusive
 
   [[nodiscard]] std::size_t count(Finding f) const;
-  // 1 when any regression or any candidate failure, else 0.
+  // 1 when any regression or any candidate failure, else 3 when any comparison is inconclusive
+  // (0 with allow_inconclusive), else 0.
   [[nodiscard]] int exit_code() const;
 };
 

@@ -4,7 +4,8 @@
 # Builds BASE_REF (in a git worktree) and the working tree side by side, runs the CI suite on
 # both interleaved (base, candidate, base, candidate, ... ROUNDS times, default 9) so that
 # machine noise and drift hit both sides alike, then `qbench compare` decides: exit code 0 no
-# regression, 1 regression, 2 bad input. Results land in out/perf-check/.
+# regression and nothing inconclusive, 1 regression, 3 inconclusive only (more rounds would
+# decide), 2 bad input. Results land in out/perf-check/.
 # QB_SUITE (default suites/ci-v1.toml) and QB_COMPARE_ARGS (e.g. "--normalize-by mutex_cv")
 # tune it.
 set -euo pipefail
