@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <initializer_list>
 #include <type_traits>
 #include <utility>
@@ -214,8 +215,12 @@ Codec<std::uint64_t> rss_cap() {
 
 Codec<std::string> shard() {
   return {[](const std::string& flag, const std::string& s) {
+            if (s == "auto" || s.starts_with("auto/"))
+              return shard_from_environment(s, [](const char* v) { return std::getenv(v); });
             if (!s.empty() && !shard_part(s))
-              bad(flag, s, "K/N with 1 <= K <= N <= 10000, such as 2/4");
+              bad(flag, s,
+                  "K/N with 1 <= K <= N <= 10000, such as 2/4, or auto or auto/N (from a "
+                  "Kubernetes Indexed Job or a Slurm job array)");
             return s;
           },
           [](const std::string& s) { return s; }};
@@ -450,7 +455,9 @@ const std::vector<RunOption>& run_options() {
        .value = field(&RunConfig::seed, count(0, ~std::uint64_t{0} >> 1))},
       {.flags = "--shard", .placeholder = "K/N",
        .help = "run only part K of N of the matrix (K/N, e.g. 2/4): deterministic, balanced "
-               "parts whose CSVs concatenate",
+               "parts whose CSVs concatenate; auto or auto/N takes K (and N) from a Kubernetes "
+               "Indexed Job (JOB_COMPLETION_INDEX, N from auto/N or QBENCH_SHARD_COUNT) or a "
+               "Slurm job array (SLURM_ARRAY_TASK_ID/_MIN/_COUNT)",
        .text = &RunOptions::shard, .value = field(&Matrix::shard, shard())},
       {.flags = "--latency", .placeholder = "MODE", .fallback = "on", .list = true,
        .help = "latency recording: on, or off (flood and tree; to measure its cost)",
@@ -558,6 +565,51 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> shard_part(std::string_vi
   const auto n = units::parse_count(spec.substr(slash + 1));
   if (!k || !n || *n < 1 || *n > 10'000 || *k < 1 || *k > *n) return std::nullopt;
   return std::pair{*k, *n};
+}
+
+std::string shard_from_environment(const std::string& spec, const EnvLookup& env) {
+  const std::string flag = "--shard";
+  auto number = [&](const char* var) -> std::optional<std::uint64_t> {
+    const char* v = env(var);
+    if (!v || !*v) return std::nullopt;
+    const auto n = units::parse_count(v);
+    if (!n) bad(flag, spec, std::string("a whole number in $") + var + ", which is '" + v + "'");
+    return n;
+  };
+  std::optional<std::uint64_t> count;
+  if (spec != "auto") {
+    count = units::parse_count(std::string_view(spec).substr(5));
+    if (!count || *count < 1 || *count > 10'000)
+      bad(flag, spec, "auto, or auto/N with 1 <= N <= 10000");
+  }
+  std::uint64_t k = 0, n = 0;
+  std::string source;
+  if (const auto index = number("JOB_COMPLETION_INDEX")) {
+    source = "Kubernetes JOB_COMPLETION_INDEX";
+    k = *index + 1;
+    if (!count) count = number("QBENCH_SHARD_COUNT");
+    if (!count)
+      bad(flag, spec,
+          "auto/N in a Kubernetes Indexed Job (its pods see their index, not the completion "
+          "count), or QBENCH_SHARD_COUNT in the pod's environment");
+    n = *count;
+  } else if (const auto task = number("SLURM_ARRAY_TASK_ID")) {
+    source = "Slurm SLURM_ARRAY_TASK_ID";
+    const std::uint64_t first = number("SLURM_ARRAY_TASK_MIN").value_or(0);
+    if (*task < first) bad(flag, spec, "SLURM_ARRAY_TASK_ID at or above SLURM_ARRAY_TASK_MIN");
+    k = *task - first + 1;
+    if (!count) count = number("SLURM_ARRAY_TASK_COUNT");
+    if (!count) bad(flag, spec, "auto/N, or SLURM_ARRAY_TASK_COUNT in the environment");
+    n = *count;
+  } else {
+    bad(flag, spec,
+        "K/N, or auto inside a Kubernetes Indexed Job (JOB_COMPLETION_INDEX) or a Slurm job "
+        "array (SLURM_ARRAY_TASK_ID): neither is set here");
+  }
+  const std::string part = std::to_string(k) + "/" + std::to_string(n);
+  if (!shard_part(part))
+    bad(flag, spec, "a part K/N with 1 <= K <= N; " + source + " gives " + part);
+  return part;
 }
 
 }  // namespace qb::cli

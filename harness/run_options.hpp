@@ -105,4 +105,13 @@ void check_matrix(const Matrix& m);
 // --shard K/N as numbers, or nothing if the text is no such part.
 std::optional<std::pair<std::uint64_t, std::uint64_t>> shard_part(std::string_view spec);
 
+// --shard auto or auto/N: this process's part "K/N" from the environment of the engine that
+// started it. A Kubernetes Indexed Job sets JOB_COMPLETION_INDEX (0-based; the count is not in
+// the pod's environment: auto/N, or QBENCH_SHARD_COUNT set by the manifest); a Slurm job array
+// sets SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT (auto/N overrides
+// the count). A GitHub Actions matrix passes K/N itself. Throws UsageError naming --shard when
+// no engine's variables are set, or they are not a part of N. `env` is std::getenv in qbench.
+using EnvLookup = std::function<const char*(const char*)>;
+std::string shard_from_environment(const std::string& spec, const EnvLookup& env);
+
 }  // namespace qb::cli

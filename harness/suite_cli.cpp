@@ -57,7 +57,7 @@ std::string data_directory(const char* env_var, const char* sub) {
   }
   // The configured prefix, then the Debian package's (cpack installs into /usr whatever the
   // build was configured with).
-  for (const fs::path dir : {fs::path(QB_INSTALL_DATADIR), fs::path("/usr/share/qbench")}) {
+  for (const fs::path& dir : {fs::path(QB_INSTALL_DATADIR), fs::path("/usr/share/qbench")}) {
     if (fs::is_directory(dir / sub, ec)) return (dir / sub).string();
   }
   return std::string(QB_SOURCE_DIR) + "/" + sub;

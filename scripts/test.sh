@@ -41,7 +41,10 @@ install_route() {
   cmake --build "$dir" -j "$jobs"
   echo "=== [install] your-queue and its conformance test configured and built in $((SECONDS - t0)) s"
   ctest --test-dir "$dir" --output-on-failure --timeout "$timeout_s" -j 1 --no-tests=error
-  "$dir/your-queue" list | grep -q "batch_cv .*YOURS"
+  # Through a file: `grep -q` would close the pipe early, and pipefail would count the writer's
+  # SIGPIPE as a failure.
+  "$dir/your-queue" list >"$prefix/list.txt"
+  grep -q "batch_cv .*YOURS" "$prefix/list.txt"
   "$dir/your-queue" run -q batch_cv,mutex_cv -w steady -r 50k -p 2 -c 2 -d 1s --quiet \
     --out "$prefix/your-queue.csv"
   grep -q ",batch_cv," "$prefix/your-queue.csv"
@@ -57,8 +60,10 @@ install_route() {
   dpkg-deb --field "$deb" Package Version Architecture Depends
   [ "$(dpkg-deb --field "$deb" Package)" = qbench ]
   [ "$(dpkg-deb --field "$deb" Version)" = "$version" ]
+  local depends
+  depends=$(dpkg-deb --field "$deb" Depends)
   for need in libboost-dev libconcurrentqueue-dev libcli11-dev cmake g++ libc6 libstdc++6; do
-    dpkg-deb --field "$deb" Depends | grep -q "$need" || { echo "deb: Depends lacks $need" >&2; exit 1; }
+    grep -q "$need" <<<"$depends" || { echo "deb: Depends lacks $need" >&2; exit 1; }
   done
   local contents
   contents=$(dpkg-deb --contents "$deb")

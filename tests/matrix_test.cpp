@@ -242,6 +242,63 @@ TEST(Matrix, OrderOfAManyDimensionalMatrixIsPinned) {
             "close/0 on rep 1");
 }
 
+// --shard auto: the part from a job array's environment (a fake one here).
+std::string auto_shard(const std::string& spec, const std::map<std::string, std::string>& vars) {
+  return shard_from_environment(spec, [&](const char* name) -> const char* {
+    const auto it = vars.find(name);
+    return it == vars.end() ? nullptr : it->second.c_str();
+  });
+}
+
+std::string auto_shard_error(const std::string& spec,
+                             const std::map<std::string, std::string>& vars) {
+  try {
+    return "accepted " + auto_shard(spec, vars);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+}
+
+TEST(Shard, AutoTakesThePartFromAKubernetesIndexedJob) {
+  EXPECT_EQ(auto_shard("auto/4", {{"JOB_COMPLETION_INDEX", "0"}}), "1/4");
+  EXPECT_EQ(auto_shard("auto/4", {{"JOB_COMPLETION_INDEX", "3"}}), "4/4");
+  EXPECT_EQ(auto_shard("auto", {{"JOB_COMPLETION_INDEX", "2"}, {"QBENCH_SHARD_COUNT", "5"}}),
+            "3/5");
+  // The pods see their index, not the count.
+  const std::string no_count = auto_shard_error("auto", {{"JOB_COMPLETION_INDEX", "2"}});
+  EXPECT_EQ(no_count.rfind("--shard: 'auto' is not accepted", 0), 0u) << no_count;
+  EXPECT_NE(no_count.find("QBENCH_SHARD_COUNT"), std::string::npos) << no_count;
+  // An index beyond the count is no part.
+  const std::string beyond = auto_shard_error("auto/4", {{"JOB_COMPLETION_INDEX", "4"}});
+  EXPECT_NE(beyond.find("gives 5/4"), std::string::npos) << beyond;
+  EXPECT_NE(auto_shard_error("auto/4", {{"JOB_COMPLETION_INDEX", "x"}}).find("'x'"),
+            std::string::npos);
+}
+
+TEST(Shard, AutoTakesThePartFromASlurmJobArray) {
+  // --array=1-8: ids 1..8, min 1, count 8.
+  EXPECT_EQ(auto_shard("auto", {{"SLURM_ARRAY_TASK_ID", "1"},
+                                {"SLURM_ARRAY_TASK_MIN", "1"},
+                                {"SLURM_ARRAY_TASK_COUNT", "8"}}),
+            "1/8");
+  // --array=0-3: ids from 0.
+  EXPECT_EQ(auto_shard("auto", {{"SLURM_ARRAY_TASK_ID", "3"},
+                                {"SLURM_ARRAY_TASK_MIN", "0"},
+                                {"SLURM_ARRAY_TASK_COUNT", "4"}}),
+            "4/4");
+  // auto/N overrides the count.
+  EXPECT_EQ(auto_shard("auto/2", {{"SLURM_ARRAY_TASK_ID", "1"}, {"SLURM_ARRAY_TASK_COUNT", "9"}}),
+            "2/2");
+}
+
+TEST(Shard, AutoOutsideAJobArrayIsAClearError) {
+  const std::string e = auto_shard_error("auto", {});
+  EXPECT_EQ(e.rfind("--shard: 'auto' is not accepted; expected K/N, or auto inside", 0), 0u) << e;
+  EXPECT_NE(e.find("neither is set here"), std::string::npos) << e;
+  EXPECT_NE(auto_shard_error("auto/0", {{"JOB_COMPLETION_INDEX", "0"}}).find("auto/N with 1"),
+            std::string::npos);
+}
+
 TEST(Matrix, ShardsCoverTheMatrixExactlyOnce) {
   const Matrix full = build_matrix(default_registry(), big_matrix());
   for (int n : {1, 2, 3, 5, 7, 18, 25}) {
