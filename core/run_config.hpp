@@ -77,6 +77,7 @@ struct RunConfig {
 
   int rep = 0;  // repetition number (0-based); warm-up runs are negative
   std::uint64_t seed = 1;
+  std::string shard;  // "K/N" when this run is part K of N of a sharded matrix (--shard)
 };
 
 }  // namespace qb

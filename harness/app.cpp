@@ -14,6 +14,7 @@
 #include "harness/calibrate.hpp"
 #include "harness/cli.hpp"
 #include "harness/compare_cli.hpp"
+#include "harness/merge_cli.hpp"
 #include "harness/suite_cli.hpp"
 #include "results/columns.hpp"
 
@@ -37,6 +38,11 @@ int qbench_main(int argc, char** argv, const Registry& registry) {
   auto* compare =
       app.add_subcommand("compare", "compare two results files: a regression gate for CI");
   cli::add_compare_options(*compare, cmp);
+
+  cli::MergeArgs merge_args;
+  auto* merge = app.add_subcommand(
+      "merge", "join the results files of a sharded sweep into one, checking its parts");
+  cli::add_merge_options(*merge, merge_args);
 
   cli::SuiteArgs suite_args;
   auto* suite = app.add_subcommand(
@@ -79,6 +85,7 @@ int qbench_main(int argc, char** argv, const Registry& registry) {
     std::fprintf(stderr, "qbench: %s (see qbench%s --help)\n", what.c_str(),
                  run->parsed()         ? " run"
                  : compare->parsed()   ? " compare"
+                 : merge->parsed()     ? " merge"
                  : suite->parsed()     ? " suite"
                  : calibrate->parsed() ? " calibrate"
                  : bare->parsed()      ? " bare"
@@ -89,6 +96,7 @@ int qbench_main(int argc, char** argv, const Registry& registry) {
 
   if (list->parsed()) return cli::list_command(registry, std::cout);
   if (compare->parsed()) return cli::compare_command(cmp, std::cout, std::cerr);
+  if (merge->parsed()) return cli::merge_command(merge_args, std::cout, std::cerr);
   if (calibrate->parsed()) return cli::calibrate_command(cal, std::cout, std::cerr);
   if (bare->parsed()) return cli::bare_command(registry, bare_args, std::cout, std::cerr);
   if (columns->parsed()) {

@@ -111,6 +111,8 @@ void apply_shard(Matrix& m) {
     if (part + 1 == k) mine.insert(mine.end(), m.runs.begin() + i, m.runs.begin() + j);
     i = j;
   }
+  for (RunConfig& c : mine)
+    c.shard = std::to_string(k) + "/" + std::to_string(n);  // recorded: qbench merge checks parts
   m.runs = std::move(mine);
 }
 

@@ -195,6 +195,7 @@ constexpr Column backpressure = text("backpressure", key, of_config<&RunConfig::
 constexpr Column rep = number("rep", identity, U::none, of_config<&RunConfig::rep>);
 constexpr Column verdict = text("verdict", Role::verdict, of_run<&RunResult::verdict>);
 constexpr Column verdict_detail = text("verdict_detail", Role::verdict, of_run<&RunResult::detail>);
+constexpr Column shard = text("shard", identity, of_config<&RunConfig::shard>, appended);
 }  // namespace col
 
 namespace {
@@ -396,6 +397,7 @@ constexpr auto kResults = join(
                           : std::string();
                },
                appended),
+        col::shard,
     });
 
 // ---- The time-series file (`qbench run --timeseries`), schema v1 ----------------------------

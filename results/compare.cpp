@@ -155,6 +155,15 @@ double min_two_sided_p(std::size_t n1, std::size_t n2) {
   return std::min(1.0, 2 / c);
 }
 
+// "a, b, c (+2 more)"
+std::string list_some(const std::vector<std::string>& v, std::size_t most) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size() && i < most; ++i)
+    s += (i ? ", " : "") + v[i];
+  if (v.size() > most) s += " (+" + std::to_string(v.size() - most) + " more)";
+  return s;
+}
+
 ShiftInterval shift_interval(const std::vector<double>& x, const std::vector<double>& y,
                              double alpha) {
   ShiftInterval r;
@@ -318,15 +327,6 @@ Side index_side(const ResultsTable& t, const std::vector<std::string>& metrics) 
     }
     s.val.push_back(std::move(v));
   }
-  return s;
-}
-
-// "a, b, c (+2 more)"
-std::string list_some(const std::vector<std::string>& v, std::size_t most = 3) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size() && i < most; ++i)
-    s += (i ? ", " : "") + v[i];
-  if (v.size() > most) s += " (+" + std::to_string(v.size() - most) + " more)";
   return s;
 }
 

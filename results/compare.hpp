@@ -98,6 +98,9 @@ struct ShiftInterval {
 ShiftInterval shift_interval(const std::vector<double>& x, const std::vector<double>& y,
                              double alpha);
 
+// "a, b, c (+2 more)": at most `most` values of a list, for one-line messages.
+std::string list_some(const std::vector<std::string>& v, std::size_t most = 3);
+
 // ---- Metrics ------------------------------------------------------------------------------
 
 // higher or lower (never none): the column table's direction, or for a column qbench does not

@@ -46,6 +46,7 @@ struct FakeRun {
   std::string verdict = "ok";
   std::string host = "ci-1";
   bool by_items = false;  // ended by --items instead of --duration
+  std::string shard;      // "K/N" for a part of a sharded sweep
 };
 
 std::string num(double v) {
@@ -106,6 +107,7 @@ qb::CsvRow row_of(const FakeRun& r) {
   f["peak_depth"] = "17";
   f["pacing"] = paced ? "sleep" : "";
   f["cpu_pacing_s"] = paced ? "0.01" : "";
+  f["shard"] = r.shard;
   // Unset: blank (not applicable) among the context and configuration, 0 among the outcomes.
   qb::CsvRow row;
   bool outcome = false;
@@ -210,10 +212,11 @@ class CompareCli : public ::testing::Test {
     return write(name, file_of(runs));
   }
 
-  Outcome compare(const std::vector<std::string>& args) const {
+  Outcome compare(const std::vector<std::string>& args) const { return qbench("compare", args); }
+  Outcome qbench(const std::string& command, const std::vector<std::string>& args) const {
     std::string cmd = "timeout -k 5 60 ";
     cmd += shell_quote(QBENCH_BIN);
-    cmd += " compare";
+    cmd += " " + command;
     for (const auto& a : args) {
       cmd += ' ';
       cmd += shell_quote(a);
@@ -1044,4 +1047,74 @@ TEST_F(CompareCli, TheHeaderGivesBothSidesRunContext) {
   const auto line = line_with(o.out, {"baseline:"});
   EXPECT_TRUE(has(line, "host ci-1")) << o.out;
   EXPECT_TRUE(has(line, "cpu_model Test CPU, with a comma")) << o.out;
+}
+
+// ---- qbench merge ------------------------------------------------------------------------
+
+// The 9 configurations of matrix(), 3 repetitions each, split into 3 parts by configuration.
+std::vector<std::vector<FakeRun>> sharded_sweep() {
+  std::vector<std::vector<FakeRun>> parts(3);
+  std::map<std::string, std::size_t> part_of;
+  for (FakeRun r : matrix(1, 3)) {
+    const std::string config =
+        r.queue + r.workload + std::to_string(r.producers) + std::to_string(r.consumers);
+    const std::size_t k = part_of.emplace(config, part_of.size() % 3).first->second;
+    r.shard = std::to_string(k + 1) + "/3";
+    parts[k].push_back(r);
+  }
+  return parts;
+}
+
+TEST_F(CompareCli, MergeJoinsTheParts) {
+  const auto parts = sharded_sweep();
+  const std::string a = write("a.csv", parts[0]), b = write("b.csv", parts[1]),
+                    c = write("c.csv", parts[2]), out = (dir_ / "all.csv").string();
+  const Outcome o = qbench("merge", {out, a, b, c});
+  EXPECT_EQ(o.code, 0) << describe(o);
+  EXPECT_TRUE(has(o.out, "merged 27 rows from 3 file(s)")) << o.out;
+  // The merged file is one results file: compare reads it, 9 configurations of 3 repetitions.
+  const Outcome self = compare({out, out});
+  EXPECT_TRUE(has(self.out, " in 9 configuration(s)")) << self.out;
+  EXPECT_TRUE(has(line_with(self.out, {"mutex_cv steady 1x1"}), "3v3")) << self.out;
+  // It exists now: refused without --overwrite (nothing changed), replaced with it.
+  const Outcome again = qbench("merge", {out, a, b, c});
+  EXPECT_EQ(again.code, 2) << describe(again);
+  EXPECT_TRUE(has(again.err, "exists (--overwrite replaces it)")) << again.err;
+  EXPECT_EQ(qbench("merge", {out, a, b, c, "--overwrite"}).code, 0);
+}
+
+TEST_F(CompareCli, MergeReportsAMissingAndADuplicatedPart) {
+  const auto parts = sharded_sweep();
+  const std::string a = write("a.csv", parts[0]), b = write("b.csv", parts[1]),
+                    c = write("c.csv", parts[2]);
+  const Outcome missing = qbench("merge", {(dir_ / "m.csv").string(), a, c});
+  EXPECT_EQ(missing.code, 1) << describe(missing);
+  EXPECT_TRUE(has(missing.err, "1 of 3 parts missing: 2/3")) << missing.err;
+  const Outcome twice = qbench("merge", {(dir_ / "d.csv").string(), a, b, c, b});
+  EXPECT_EQ(twice.code, 1) << describe(twice);
+  EXPECT_TRUE(has(twice.err, "9 repetition(s) duplicated")) << twice.err;
+  EXPECT_TRUE(has(twice.err, "b.csv and " + b)) << twice.err;
+}
+
+TEST_F(CompareCli, MergeRefusesAForeignSchemaAndWritesNothing) {
+  const std::string good = write("good.csv", matrix(1, 3));
+  const std::string foreign = write("foreign.csv", "name,value\nx,1\n");
+  const std::string out = (dir_ / "out.csv").string();
+  const Outcome o = qbench("merge", {out, good, foreign});
+  expect_bad_input(o, {"merge:", "foreign.csv"});
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out + ".tmp"));
+}
+
+TEST_F(CompareCli, MergeFlagsAConfigurationMeasuredOnTwoHosts) {
+  auto first = matrix(1, 3), second = matrix(2, 3);
+  for (FakeRun& r : second) {
+    r.rep += 3;
+    if (is(r, "split_cv", "flood", 2, 2)) r.host = "ci-2";
+  }
+  const Outcome o =
+      qbench("merge", {(dir_ / "h.csv").string(), write("1.csv", first), write("2.csv", second)});
+  EXPECT_EQ(o.code, 0) << describe(o);
+  EXPECT_TRUE(has(o.out, "note: 1 configuration(s) measured on several hosts")) << o.out;
+  EXPECT_TRUE(has(o.out, "split_cv flood 2x2 (ci-1 (Test CPU, with a comma), ci-2")) << o.out;
 }

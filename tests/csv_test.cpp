@@ -47,7 +47,7 @@ constexpr std::string_view kHeaderV1 =
     "rss_after_bytes,peak_rss_bytes,peak_depth,pacing,cpu_pacing_s,shutdown,poll_interval_s,"
     "shutdown_s,fanout,depth,nodes_per_root,inline_nodes,keys,key_reorders,latency_recording,"
     "pinning,floor_rtt_p50_ns,floor_rtt_p99_ns,bare_ring_items_per_s,bare_items_per_s,"
-    "bare_rtt_p50_ns,fidelity,placement,topology,latency_samples,latency_sample_every";
+    "bare_rtt_p50_ns,fidelity,placement,topology,latency_samples,latency_sample_every,shard";
 
 RunContext test_context() {
   RunContext ctx;
@@ -186,7 +186,7 @@ constexpr std::string_view kBurstRow =
     // cpu
     "1.5,0.5,0.75,1.25,2000000,0.8,30,5,11,4,13,"
     // memory
-    "1048576,2097152,3145728,77,sleep,0,close,,,,,,,,,on,,,,,,,,,,1000,1";
+    "1048576,2097152,3145728,77,sleep,0,close,,,,,,,,,on,,,,,,,,,,1000,1,";
 
 constexpr std::string_view kFloodRow =
     "1,run-2,2024-01-02T03:04:05Z,0.1.0,abc1234,testhost,\"Test CPU, 2.0GHz \"\"X\"\"\",2,"
@@ -196,7 +196,7 @@ constexpr std::string_view kFloodRow =
     "ok,,0.25,0.2,0.05,5000,5000,0,0,5000,0,0,0,1,0,20000,"
     "1000,1000,1000,1000,1000,1000,1000,800,800,800,,,,"
     "0,0,0,0,0,0,0,0,,,,"
-    "4096,8192,,12,,,close,,,,,,,,,on,,,,,,,,,,1,5000";
+    "4096,8192,,12,,,close,,,,,,,,,on,,,,,,,,,,1,5000,";
 
 std::size_t column(std::string_view name) {
   const auto& cols = csv_columns();

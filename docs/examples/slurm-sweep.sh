@@ -4,7 +4,7 @@
 # the parts cover the matrix exactly once and their CSVs concatenate.
 #
 #   mkdir -p results && jobid=$(sbatch --parsable docs/examples/slurm-sweep.sh)
-#   sbatch --dependency=afterok:"$jobid" --wrap 'cat results/shard-*.csv > results/sweep.csv'
+#   sbatch --dependency=afterok:"$jobid" --wrap 'qbench merge results/sweep.csv results/shard-*.csv'
 #   qbench-plot --out figures/ results/sweep.csv
 #
 # --exclusive gives each task its node's CPUs, so that --pin has cores of its own to place
