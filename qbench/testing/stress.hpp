@@ -153,8 +153,10 @@ class QueueStress : public ::testing::Test {
       GTEST_SKIP() << Q::name << " can deadlock with this shape (mutex_cv_one_stall_test shows it)";
     }
     // 10^6 items per run in the plain build (fewer under sanitizers), or what the producers
-    // push in 1 s if that is less (sleep-polling and parking queues on 2 cores).
-    stress_detail::stress<Q>(shape, scaled(1'000'000, 50), 256, std::chrono::milliseconds(1000));
+    // push in 1 s if that is less (sleep-polling and parking queues on 2 cores); 400 ms under
+    // the sanitizers, which run 5-20x slower (a slow queue is verified on what it pushed).
+    stress_detail::stress<Q>(shape, scaled(1'000'000, 50), 256,
+                             std::chrono::milliseconds(kSanitized ? 400 : 1000));
   }
 };
 TYPED_TEST_SUITE_P(QueueStress);
