@@ -152,11 +152,11 @@ class QueueStress : public ::testing::Test {
     if (Q::traits.can_stall && (shape.producers > 1 || shape.consumers > 1)) {
       GTEST_SKIP() << Q::name << " can deadlock with this shape (mutex_cv_one_stall_test shows it)";
     }
-    // 10^6 items per run in the plain build (fewer under sanitizers), or what the producers
-    // push in 1 s if that is less (sleep-polling and parking queues on 2 cores); 400 ms under
-    // the sanitizers, which run 5-20x slower (a slow queue is verified on what it pushed).
-    stress_detail::stress<Q>(shape, scaled(1'000'000, 50), 256,
-                             std::chrono::milliseconds(kSanitized ? 400 : 1000));
+    // 500,000 items per run in the plain build (fewer under sanitizers), or what the producers
+    // push in 600 ms if that is less (sleep-polling and parking queues on 2 cores); 400 ms
+    // under the sanitizers, which run 5-20x slower (a slow queue is verified on what it pushed).
+    stress_detail::stress<Q>(shape, scaled(500'000, 25), 256,
+                             std::chrono::milliseconds(kSanitized ? 400 : 600));
   }
 };
 TYPED_TEST_SUITE_P(QueueStress);
