@@ -19,9 +19,9 @@ run_suite() {  # name, build dir, extra cmake args...
   cmake -S . -B "$dir" -DQB_TEST_TIMEOUT="$timeout_s" "$@" >/dev/null
   cmake --build "$dir" -j "$jobs"
   echo "=== [$name] tests"
-  # Serial: the tests are thread-heavy and time-bounded; running two at once on a 2-core
-  # machine oversubscribes it and turns spin-wait tests into scheduler tests.
-  ctest --test-dir "$dir" --output-on-failure --timeout "$timeout_s" -j 1
+  # One job per core; the thread-heavy tests are RUN_SERIAL (CMakeLists.txt): two of them at once
+  # on a 2-core machine would oversubscribe it and turn spin-wait tests into scheduler tests.
+  ctest --test-dir "$dir" --output-on-failure --timeout "$timeout_s" -j "$jobs"
 }
 
 run_suite release build/release -DCMAKE_BUILD_TYPE=Release

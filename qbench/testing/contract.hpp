@@ -215,7 +215,7 @@ TYPED_TEST_P(QueueContract, BlockedPopResumesOnPush) {
   auto p = producer_handle(q, 0);
   // per_key (key = seq mod 2^16): 42 % 2 == 0 is consumer 0's shard.
   ASSERT_EQ(p.push(make_item(0, 42), forever), QueueStatus::ok);
-  consumer.join(10s, "pop blocked on an empty queue after a push");
+  consumer.join(hang_limit, "pop blocked on an empty queue after a push");
   EXPECT_EQ(status.load(), static_cast<int>(QueueStatus::ok));
   EXPECT_EQ(seq_of(got), 42u);
 }
@@ -247,7 +247,7 @@ TYPED_TEST_P(QueueContract, BlockedPushResumesOnPop) {
     ++popped;
     std::this_thread::sleep_for(1ms);
   }
-  producer.join(10s, "push blocked on a full queue after pops");
+  producer.join(hang_limit, "push blocked on a full queue after pops");
   EXPECT_EQ(status.load(), static_cast<int>(QueueStatus::ok));
 }
 
@@ -263,7 +263,7 @@ TYPED_TEST_P(QueueContract, CloseWakesBlockedPop) {
   std::this_thread::sleep_for(30ms);
   EXPECT_EQ(status.load(), -1);
   q.close();
-  consumer.join(10s, "pop blocked across close()");
+  consumer.join(hang_limit, "pop blocked across close()");
   EXPECT_EQ(status.load(), static_cast<int>(QueueStatus::closed));
 }
 
@@ -283,7 +283,7 @@ TYPED_TEST_P(QueueContract, CloseWakesBlockedPush) {
   std::this_thread::sleep_for(30ms);
   EXPECT_EQ(status.load(), -1);
   q.close();
-  producer.join(10s, "push blocked across close()");
+  producer.join(hang_limit, "push blocked across close()");
   EXPECT_EQ(status.load(), static_cast<int>(QueueStatus::closed));
 }
 

@@ -55,6 +55,15 @@ constexpr std::size_t scaled(std::size_t n, std::size_t divisor = 20) {
   return kSanitized ? (n / divisor > 0 ? n / divisor : 1) : n;
 }
 
+// How long a call blocked in the queue may take to return once what should release it (a push,
+// a pop, close()) has happened, before the kit calls the queue hung and exits. Define
+// QBENCH_HANG_LIMIT_MS before including qbench/testing.hpp to change it (the kit's own
+// self-test, which waits it out on purpose, uses 2000).
+#if !defined(QBENCH_HANG_LIMIT_MS)
+#define QBENCH_HANG_LIMIT_MS 10000
+#endif
+inline constexpr std::chrono::milliseconds hang_limit{QBENCH_HANG_LIMIT_MS};
+
 // Registry names contain '+' and ':', which gtest filters treat specially.
 struct QueueNames {
   template <class Q>
