@@ -16,6 +16,12 @@ namespace qb {
 // pingpong: one client and one server thread, two queues, one item in flight; the latency is the
 // round trip (harness/pingpong.hpp).
 enum class WorkloadKind { steady, burst, flood, tree, pingpong };
+// The workloads whose producers follow a schedule of intended send times (rate, gaps, pacing,
+// lag); a burst also reads peak rate, burst and period. The option table (which options a
+// matrix's runs read) and the column table (which columns a row fills) both ask here.
+constexpr bool is_paced(WorkloadKind w) {
+  return w == WorkloadKind::steady || w == WorkloadKind::burst;
+}
 enum class Backpressure { block, timeout, drop };
 // How consumers learn that the run is over, once every producer is done.
 enum class Shutdown {

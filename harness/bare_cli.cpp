@@ -92,28 +92,39 @@ struct Summary {
 
 void add_bare_options(CLI::App& bare, BareArgs& a) {
   bare.add_option("-q,--queue", a.queues, "queues from qbench list (comma-separated), or all")
-      ->capture_default_str();
-  bare.add_option("-w,--workload", a.workload, "flood or pingpong")->capture_default_str();
+      ->capture_default_str()
+      ->type_name("LIST");
+  bare.add_option("-w,--workload", a.workload, "flood or pingpong")
+      ->capture_default_str()
+      ->type_name("NAME");
   bare.add_option("-p,--producers", a.producers, "flood: producer threads (1 to 1024)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("COUNT");
   bare.add_option("-c,--consumers", a.consumers, "flood: consumer threads (1 to 1024)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("COUNT");
   bare.add_option("--capacity", a.capacity, "queue capacity in items (2 to 2^32)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("COUNT");
   bare.add_option("-d,--duration", a.duration, "flood: how long the producers push (1ms to 1h)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("DURATION");
   bare.add_option("--round-trips", a.round_trips, "pingpong: timed round trips (16 to 1G)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("COUNT");
   bare.add_option("--reps", a.reps, "repetitions per queue (1 to 1000): median and range")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("COUNT");
   bare.add_option("--stall-timeout", a.stall_timeout,
                   "no progress for this long ends a reference as stalled (1ms to 1h)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("DURATION");
   bare.add_flag("--pin", a.pin, "pin the threads to CPUs (producers and consumers interleaved)");
   bare.add_option("--placement", a.placement,
                   "where pinned threads go: spread, same-core, same-socket or cross-socket "
                   "(implies --pin)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("NAME");
   bare.footer(
       "Drives each queue the way its authors' own benchmarks do: a queue with a wait strategy "
       "(NAME+spin, NAME+park ...) through its base's try_push/try_pop from spinning threads, "

@@ -356,14 +356,17 @@ void add_calibrate_options(CLI::App& calibrate, CalibrateArgs& a) {
   calibrate
       .add_option("--round-trips", a.round_trips,
                   "timed ping-pong round trips between two pinned threads (1 to 1G)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("COUNT");
   calibrate
       .add_option("--ring-items", a.ring_items,
                   "items through the bare ring_spsc, producer and consumer pinned (1 to 10G)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("COUNT");
   calibrate.add_option("-o,--out", a.out,
                        "CSV file: created with a header and one row, or a row appended if it "
-                       "has the same header; written through a temporary file and a rename");
+                       "has the same header; written through a temporary file and a rename")
+      ->type_name("FILE");
   calibrate.add_flag("--overwrite", a.overwrite, "replace --out instead of appending");
   calibrate.footer(
       "Measures this machine's floor with no queue and no harness: the round trip of an atomic "

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -85,6 +86,27 @@ std::optional<std::string> unservable(const QueueEntry& q, const RunConfig& c) {
   return std::nullopt;
 }
 
+}  // namespace
+
+double planned_seconds(const RunConfig& c) {
+  if (!c.items) return static_cast<double>(c.duration.count()) * 1e-9;
+  const double items = static_cast<double>(c.items);
+  if (is_paced(c.workload)) return items / c.rate;
+  const double nodes =
+      c.workload == WorkloadKind::tree ? items * static_cast<double>(c.nodes_per_root()) : items;
+  const double service_s = static_cast<double>(c.service_time.count()) * 1e-9;
+  return nodes / 1e6 + nodes * service_s / static_cast<double>(c.consumers);
+}
+
+namespace {
+
+// "42 s", "3 min 20 s": a planned or remaining time for the progress lines.
+std::string about(double seconds) {
+  const auto s = static_cast<long long>(seconds + 0.5);
+  if (s < 100) return std::to_string(s) + " s";
+  return std::to_string(s / 60) + " min " + std::to_string(s % 60) + " s";
+}
+
 // --shard K/N: keeps the K-th of N parts of the matrix. Parts are whole configurations (a
 // configuration's warm-up and repetitions stay together, in order), assigned greedily in matrix
 // order to the part with the least planned run time so far (ties to the lowest part): the
@@ -100,11 +122,8 @@ void apply_shard(Matrix& m) {
     while (j < m.runs.size() && m.runs[j].rep > m.runs[j - 1].rep)
       ++j;
     double cost = 0;
-    for (std::size_t r = i; r < j; ++r) {
-      const RunConfig& c = m.runs[r];
-      cost += c.items ? static_cast<double>(c.items) / 1e6
-                      : static_cast<double>(c.duration.count()) * 1e-9;
-    }
+    for (std::size_t r = i; r < j; ++r)
+      cost += planned_seconds(m.runs[r]);
     const auto part =
         static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
     load[part] += cost;
@@ -138,6 +157,7 @@ Matrix build_matrix(const Registry& reg, const RunOptions& o) {
 
   std::vector<RunConfig> configs;
   multiply(dims, base, m, configs);
+  check_used(o, configs);
   for (const RunConfig& c : configs)
     check_combination(o, c);
   for (RunConfig& c : configs) {
@@ -278,7 +298,25 @@ int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std
         << " sanitizer build: its numbers are not results\n";
   }
 
-  const bool progress = isatty(STDERR_FILENO) && m.runs.size() > 1;
+  // Progress on stderr: the plan before the matrix starts; then, on a terminal, one line that
+  // names the run in flight, else (a CI log, a pipe) one flushed line per finished run with the
+  // time left at the plan's pace.
+  const bool several = m.runs.size() > 1;
+  const bool terminal = several && isatty(STDERR_FILENO);
+  double planned = 0;
+  for (const RunConfig& c : m.runs)
+    planned += planned_seconds(c);
+  if (several) {
+    const std::size_t configurations = static_cast<std::size_t>(
+        std::count_if(m.runs.begin(), m.runs.end(), [](const RunConfig& c) { return c.rep == 0; }));
+    err << "qbench: " << m.runs.size() << " runs (" << configurations << " configuration(s) x "
+        << m.reps << " repetition(s)"
+        << (m.warmup ? " + " + std::to_string(m.warmup) + " warm-up" : "") << "), about "
+        << about(planned) << " planned\n"
+        << std::flush;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  double done_planned = 0;
   const std::string id_prefix =
       step && !step->id_prefix.empty() ? step->id_prefix : run_id_prefix(ctx);
   int exit_code = 0;
@@ -287,7 +325,7 @@ int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std
   for (const RunConfig& cfg : m.runs) {
     ++index;
     if (g_interrupted.load()) break;
-    if (progress) {
+    if (terminal) {
       err << "\r[" << index << "/" << m.runs.size() << "] " << cfg.queue << " "
           << to_string(cfg.workload) << " " << cfg.producers << "x" << cfg.consumers
           << (cfg.rep < 0 ? " warm-up" : " rep " + std::to_string(cfg.rep)) << "          "
@@ -295,7 +333,19 @@ int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std
     }
     const QueueEntry* q = reg.find(cfg.queue);
     RunResult r = q->run(cfg);
-    if (progress) err << "\r\033[K" << std::flush;
+    if (terminal) err << "\r\033[K" << std::flush;
+    done_planned += planned_seconds(cfg);
+    if (several && !terminal) {
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      const double left = done_planned > 0 ? elapsed * (planned - done_planned) / done_planned : 0;
+      err << "[" << index << "/" << m.runs.size() << "] " << cfg.queue << " "
+          << to_string(cfg.workload) << " " << cfg.producers << "x" << cfg.consumers
+          << (cfg.rep < 0 ? " warm-up" : " rep " + std::to_string(cfg.rep)) << ": "
+          << to_string(r.verdict) << "; " << about(elapsed) << " elapsed, about " << about(left)
+          << " left\n"
+          << std::flush;
+    }
     if (cfg.rep < 0 && r.ok()) continue;  // warm-up: run, not reported (unless it failed)
     if (m.calibrate) {
       std::string why;

@@ -24,6 +24,12 @@ std::string version_string();
 // serve skipped (and listed), then --shard. Throws UsageError.
 Matrix build_matrix(const Registry& reg, const RunOptions& o);
 
+// The time a run is planned to take, in seconds: its --duration, or for a run ended by an item
+// count an estimate: items / rate when paced, else the items (a tree's every node) at 1M/s plus
+// their service time shared by the consumers. The shard balance, the plan line before a matrix
+// and `suite --list` use it.
+double planned_seconds(const RunConfig& c);
+
 int list_command(const Registry& reg, std::ostream& out);
 // How a suite runs one of its steps (harness/suite_cli.cpp): verdicts the experiment expects
 // (they do not make the exit code 1) and a run-id prefix unique across the suite's steps.

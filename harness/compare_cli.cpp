@@ -1,6 +1,7 @@
 #include "harness/compare_cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <optional>
 
 #include "core/units.hpp"
@@ -29,35 +30,58 @@ std::string default_metric_list() {
   return joined(default_compare_metrics(), ",");
 }
 
+std::string default_threshold_text() {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g%%", CompareOptions{}.threshold * 100);
+  return text;
+}
+
+std::string default_alpha_text() {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", CompareOptions{}.alpha);
+  return text;
+}
+
+std::string default_correction_text() {
+  return std::string(to_string(CompareOptions{}.correction));
+}
+
 void add_compare_options(CLI::App& compare, CompareArgs& a) {
   compare.add_option("baseline", a.baseline, "results file of the reference (qbench run --out)")
-      ->required();
-  compare.add_option("candidate", a.candidate, "results file to judge against it")->required();
+      ->required()
+      ->type_name("FILE");
+  compare.add_option("candidate", a.candidate, "results file to judge against it")
+      ->required()
+      ->type_name("FILE");
   compare
       .add_option("-m,--metric", a.metric,
                   "metrics to compare, comma-separated: columns with a better direction in "
                   "`qbench columns` (results/README.md)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("LIST");
   compare
       .add_option("--threshold", a.threshold,
                   "smallest change of the median that counts: 10% or 0.1")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("FRACTION");
   compare
       .add_option("--alpha", a.alpha,
                   "significance level of the two-sided Mann-Whitney U test over repetitions")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("PROBABILITY");
   compare
       .add_option("--correction", a.correction,
                   "adjust p over all comparisons of the report: holm (no false alarm in the "
                   "whole report with probability 1 - alpha), bh (false discovery rate), none")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("NAME");
   compare
       .add_option("--normalize-by", a.normalize_by,
                   "divide each queue's values, rep by rep, by this queue's under the same "
                   "configuration in the same file (a slower machine is then no regression)")
       ->check(CLI::Validator(
-          [](std::string& v) { return v.empty() ? std::string("expected a queue name") : ""; },
-          "QUEUE"));
+          [](std::string& v) { return v.empty() ? std::string("expected a queue name") : ""; }, ""))
+      ->type_name("QUEUE");
   compare.add_flag("--markdown", a.markdown,
                    "write a GitHub-flavoured Markdown report (for a CI job summary)");
   compare.add_flag("--allow-inconclusive", a.allow_inconclusive,
@@ -99,7 +123,7 @@ double threshold_value(const std::string& s) {
 double alpha_value(const std::string& s) {
   const auto v = units::parse_number(s);
   if (!v || *v <= 0 || *v > 0.5)
-    bad("--alpha", s, "a significance level above 0 and at most 0.5, such as 0.05");
+    bad("--alpha", s, "a significance level above 0 and at most 0.5, such as 0.01");
   return *v;
 }
 

@@ -16,16 +16,20 @@ class App;  // <CLI/CLI.hpp>: only the files that add options include it (it is 
 
 namespace qb::cli {
 
-// The column table's default metrics of compare, comma-separated.
+// The column table's default metrics of compare, comma-separated; and CompareOptions'
+// defaults as typed (results/compare.hpp holds each default once).
 std::string default_metric_list();
+std::string default_threshold_text();   // "10%"
+std::string default_alpha_text();       // "0.01"
+std::string default_correction_text();  // "holm"
 
 struct CompareArgs {
   std::string baseline;
   std::string candidate;
   std::string metric = default_metric_list();
-  std::string threshold = "10%";
-  std::string alpha = "0.05";
-  std::string correction = "holm";
+  std::string threshold = default_threshold_text();
+  std::string alpha = default_alpha_text();
+  std::string correction = default_correction_text();
   std::string normalize_by;
   bool markdown = false;
   bool allow_inconclusive = false;

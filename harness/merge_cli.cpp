@@ -13,9 +13,11 @@ namespace qb::cli {
 
 void add_merge_options(CLI::App& merge, MergeArgs& a) {
   merge.add_option("out", a.out, "the merged results file (refused if it exists, see --overwrite)")
-      ->required();
+      ->required()
+      ->type_name("FILE");
   merge.add_option("inputs", a.inputs, "results files to join: the parts of a --shard sweep")
-      ->required();
+      ->required()
+      ->type_name("FILE");
   merge.add_flag("--overwrite", a.overwrite, "replace OUT if it exists");
   merge.footer(
       "Checks: one schema (the same columns), every part 1..N of the sweep once (from the shard "

@@ -1,6 +1,7 @@
 #include "harness/run_options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
@@ -323,9 +324,12 @@ Binding timeseries_file() {
       [](const RunConfig&, const Matrix& m) { return m.timeseries; });
 }
 
-// Which workloads use a list.
-bool uses_rate(const RunConfig& c) {
-  return c.workload != WorkloadKind::flood && c.workload != WorkloadKind::tree;
+// Which workloads use a list, and which read an option at all.
+bool paced(const RunConfig& c) {
+  return is_paced(c.workload);
+}
+bool is_burst(const RunConfig& c) {
+  return c.workload == WorkloadKind::burst;
 }
 bool is_tree(const RunConfig& c) {
   return c.workload == WorkloadKind::tree;
@@ -362,39 +366,45 @@ const std::vector<RunOption>& run_options() {
        .help = "queue capacity, or 'unbounded'",
        .text = &RunOptions::capacity, .value = field(&RunConfig::capacity, capacity())},
       {.flags = "-r,--rate", .placeholder = "RATE", .fallback = "100k", .list = true,
-       .help = "steady rate / burst base rate, items/s total: 50k (flood and tree take the first)",
+       .help = "steady rate / burst base rate, items/s total, e.g. 50k or 1.5M (other workloads take the first)",
        .text = &RunOptions::rate, .value = field(&RunConfig::rate, rate()),
-       .applies = uses_rate},
+       .applies = paced, .used = paced, .used_by = "steady and burst"},
       {.flags = "--peak-rate", .placeholder = "RATE", .fallback = "1M",
        .help = "burst peak rate, items/s total",
-       .text = &RunOptions::peak_rate, .value = field(&RunConfig::peak_rate, rate())},
+       .text = &RunOptions::peak_rate, .value = field(&RunConfig::peak_rate, rate()),
+       .used = is_burst, .used_by = "burst"},
       {.flags = "--burst", .placeholder = "DURATION", .fallback = "100ms",
-       .help = "burst length: 100ms",
-       .text = &RunOptions::burst, .value = field(&RunConfig::burst, duration(1us, 24h))},
+       .help = "length of each burst",
+       .text = &RunOptions::burst, .value = field(&RunConfig::burst, duration(1us, 24h)),
+       .used = is_burst, .used_by = "burst"},
       {.flags = "--period", .placeholder = "DURATION", .fallback = "1s",
-       .help = "time from one burst to the next: 1s",
-       .text = &RunOptions::period, .value = field(&RunConfig::period, duration(1us, 24h))},
+       .help = "time from one burst to the next",
+       .text = &RunOptions::period, .value = field(&RunConfig::period, duration(1us, 24h)),
+       .used = is_burst, .used_by = "burst"},
       {.flags = "--gaps", .placeholder = "NAME", .fallback = "fixed",
        .help = "gaps between sends: fixed or exponential (Poisson)",
        .text = &RunOptions::gaps,
-       .value = field(&RunConfig::gaps, one_of<Gaps>({{"poisson", Gaps::exponential}}))},
+       .value = field(&RunConfig::gaps, one_of<Gaps>({{"poisson", Gaps::exponential}})),
+       .used = paced, .used_by = "steady and burst"},
       {.flags = "--pacing", .placeholder = "NAME", .fallback = "sleep",
        .help = "how paced producers wait: sleep (cheap, ~30-50 us late on a VM) or spin "
                "(precise, burns a core)",
-       .text = &RunOptions::pacing, .value = field(&RunConfig::pacing, one_of<Pacing>())},
+       .text = &RunOptions::pacing, .value = field(&RunConfig::pacing, one_of<Pacing>()),
+       .used = paced, .used_by = "steady and burst"},
       {.flags = "--fanout", .placeholder = "COUNT", .fallback = "2", .list = true,
        .help = "tree: children per node",
        .text = &RunOptions::fanout, .value = field(&RunConfig::fanout, count(1, 64)),
-       .applies = is_tree},
+       .applies = is_tree, .used = is_tree, .used_by = "tree"},
       {.flags = "--depth", .placeholder = "COUNT", .fallback = "4", .list = true,
        .help = "tree: levels below the root",
        .text = &RunOptions::depth, .value = field(&RunConfig::depth, count(0, 24)),
-       .applies = is_tree},
+       .applies = is_tree, .used = is_tree, .used_by = "tree"},
       {.flags = "--keys", .placeholder = "COUNT", .fallback = "0", .list = true,
        .help = "keyed items: keys drawn uniformly from this many, applied to per-key state by "
                "consumers (0: no keys; a tree has none)",
        .text = &RunOptions::keys, .value = field(&RunConfig::keys, count(0, max_keys)),
-       .applies = is_not_tree, .otherwise = "0"},
+       .applies = is_not_tree, .otherwise = "0", .used = is_not_tree,
+       .used_by = "steady, burst, flood and pingpong"},
       {.flags = "--work", .placeholder = "SERVICE", .fallback = "none",
        .help = "consumer service time per item: none, fixed:10us, exp:10us",
        .text = &RunOptions::work,
@@ -414,7 +424,7 @@ const std::vector<RunOption>& run_options() {
        .text = &RunOptions::shutdown,
        .value = fields(&RunConfig::shutdown, &RunConfig::poll_interval, shutdown_policy())},
       {.flags = "-d,--duration", .placeholder = "DURATION", .fallback = "2s",
-       .help = "run length: 5s",
+       .help = "length of each run, e.g. 500ms, 5s, 1m",
        .text = &RunOptions::duration, .value = field(&RunConfig::duration, duration(1ms, 24h))},
       {.flags = "-n,--items", .placeholder = "COUNT",
        .help = "end after this many items offered (overrides --duration)",
@@ -476,7 +486,7 @@ const std::vector<RunOption>& run_options() {
                "every row",
        .given = &RunOptions::calibrate, .value = field(&Matrix::calibrate, flag())},
       {.flags = "--quiet",
-       .help = "no table on stdout (errors still go to stderr)",
+       .help = "no table on stdout (errors still go to stderr); needs --out",
        .given = &RunOptions::quiet, .value = field(&Matrix::quiet, flag())},
   };
   return table;
@@ -556,6 +566,19 @@ void check_combination(const RunOptions& o, const RunConfig& c) {
 void check_matrix(const Matrix& m) {
   if (m.overwrite && m.out.empty())
     throw UsageError("--overwrite: needs --out FILE (it replaces that file instead of appending)");
+  if (m.quiet && m.out.empty())
+    throw UsageError(
+        "--quiet: needs --out FILE (without a table or a file, the results would be lost)");
+}
+
+void check_used(const RunOptions& o, const std::vector<RunConfig>& runs) {
+  for (const RunOption& opt : run_options()) {
+    if (!opt.used || !opt.text || o.*opt.text == opt.fallback) continue;
+    if (std::any_of(runs.begin(), runs.end(), opt.used)) continue;
+    throw UsageError(opt.name() + ": '" + o.*opt.text + "' would do nothing: only " +
+                     std::string(opt.used_by) +
+                     " runs read it, and this matrix has none (--workload " + o.workload + ")");
+  }
 }
 
 std::optional<std::pair<std::uint64_t, std::uint64_t>> shard_part(std::string_view spec) {

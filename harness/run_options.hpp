@@ -83,6 +83,11 @@ struct RunOption {
   // (null: always), and the value a run takes when not ("": the list's first).
   bool (*applies)(const RunConfig&) = nullptr;
   std::string_view otherwise{};
+  // An option only some workloads read: which runs read it (null: every run), and their names
+  // for the message. Set to other than its default while no run of the matrix reads it, it is an
+  // error (check_used), not a silent no-op.
+  bool (*used)(const RunConfig&) = nullptr;
+  std::string_view used_by{};
   bool required = false;
 
   [[nodiscard]] std::string name() const;  // "--producers": the name messages use
@@ -98,9 +103,12 @@ void add_run_options(CLI::App& run, RunOptions& o);
 
 // Checks one run of the matrix against the rules that join options (--burst within --period,
 // --peak-rate above --rate, a tree of at most 2^24 nodes, a stall timeout of 10 service times),
-// and the matrix against --overwrite without --out. Throws UsageError.
+// and the matrix against --overwrite or --quiet without --out. Throws UsageError.
 void check_combination(const RunOptions& o, const RunConfig& c);
 void check_matrix(const Matrix& m);
+// Throws UsageError naming the first option set to other than its default that no run of
+// `runs` reads (`-w flood -r 10k`: a flood has no rate).
+void check_used(const RunOptions& o, const std::vector<RunConfig>& runs);
 
 // --shard K/N as numbers, or nothing if the text is no such part.
 std::optional<std::pair<std::uint64_t, std::uint64_t>> shard_part(std::string_view spec);

@@ -29,14 +29,17 @@ namespace qb::cli {
 namespace fs = std::filesystem;
 
 void add_suite_options(CLI::App& app, SuiteArgs& a) {
-  app.add_option("name", a.name, "the suite to run (qbench suite --list names them)");
+  app.add_option("name", a.name, "the suite to run (qbench suite --list names them)")
+      ->type_name("NAME");
   app.add_flag("--list", a.list, "list the suites with their titles and sizes");
   app.add_option("-o,--out", a.out,
                  "directory for results.csv, timeseries.csv, findings.md and figures/ "
-                 "(default: results/suites/NAME-<time>)");
+                 "(default: results/suites/NAME-<time>)")
+      ->type_name("DIR");
   app.add_option("--suites-dir", a.suites_dir,
                  "where NAME.suite files live (default: $QBENCH_SUITES, else the installed "
-                 "share/qbench/suites beside the binary, else the source tree's suites/)");
+                 "share/qbench/suites beside the binary, else the source tree's suites/)")
+      ->type_name("DIR");
   app.add_flag("--no-report", a.no_report, "write the CSVs only: no findings, no figures");
   app.add_flag("--quiet", a.quiet, "no tables on stdout");
 }
@@ -129,13 +132,12 @@ int spawn(const std::vector<std::string>& argv) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// A planned duration for --list: the sum of the steps' run durations (runs ended by an item
-// count are not estimated).
-double planned_seconds(const Registry& reg, const Suite& s) {
+// A planned duration for --list: the sum of the steps' planned run times.
+double suite_planned_seconds(const Registry& reg, const Suite& s) {
   double total = 0;
   for (const auto& st : s.steps) {
     for (const RunConfig& c : build_matrix(reg, st.options).runs)
-      if (!c.items) total += static_cast<double>(c.duration.count()) * 1e-9;
+      total += planned_seconds(c);
   }
   return total;
 }
@@ -232,7 +234,7 @@ int suite_command(const Registry& reg, const SuiteArgs& a, std::ostream& out, st
         for (const auto& st : s.steps)
           runs += st.runs;
         char planned[32];
-        std::snprintf(planned, sizeof planned, "%.0f", planned_seconds(reg, s));
+        std::snprintf(planned, sizeof planned, "%.0f", suite_planned_seconds(reg, s));
         out << "  " << n << std::string(w + 2 - n.size(), ' ') << s.title << " (" << runs
             << " runs, " << planned << " s planned)\n";
       }

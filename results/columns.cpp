@@ -86,7 +86,7 @@ const RunConfig& cfg(const RowSource& s) {
   return s.run->config;
 }
 bool paced(const RowSource& s) {
-  return cfg(s).workload != WorkloadKind::flood;
+  return is_paced(cfg(s).workload);
 }
 bool burst(const RowSource& s) {
   return cfg(s).workload == WorkloadKind::burst;

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -122,6 +123,22 @@ const BadInput kBadInputs[] = {
     {"DurationWithoutUnit", {"-q", "mutex_cv", "--duration", "5"}, {"--duration", "'5'"}},
     {"DurationBadUnit", {"-q", "mutex_cv", "--duration", "5parsecs"}, {"--duration", "5parsecs"}},
     {"CapacityZero", {"-q", "mutex_cv", "--capacity", "0"}, {"--capacity", "'0'"}},
+    // Options no run of the matrix reads: an error, not a silent no-op.
+    {"RateWithFlood",
+     {"-q", "mutex_cv", "-w", "flood", "-r", "10k"},
+     {"--rate", "'10k'", "steady"}},
+    {"PeakRateWithSteady",
+     {"-q", "mutex_cv", "-w", "steady", "--peak-rate", "2M"},
+     {"--peak-rate", "burst", "--workload steady"}},
+    {"BurstWithFlood", {"-q", "mutex_cv", "--burst", "10ms"}, {"--burst", "burst"}},
+    {"PeriodWithPingpong", {"-q", "mutex_cv", "-w", "pingpong", "--period", "2s"}, {"--period"}},
+    {"GapsWithFlood", {"-q", "mutex_cv", "--gaps", "poisson"}, {"--gaps", "steady and burst"}},
+    {"PacingWithTree", {"-q", "mutex_cv", "-w", "tree", "--pacing", "spin"}, {"--pacing"}},
+    {"FanoutWithoutTree",
+     {"-q", "mutex_cv", "-w", "steady", "--fanout", "4"},
+     {"--fanout", "tree"}},
+    {"DepthWithoutTree", {"-q", "mutex_cv", "--depth", "3"}, {"--depth", "tree"}},
+    {"KeysWithTree", {"-q", "mutex_cv", "-w", "tree", "--keys", "16"}, {"--keys"}},
     {"CapacityNotANumber", {"-q", "mutex_cv", "--capacity", "abc"}, {"--capacity", "'abc'"}},
     {"BackpressureTimeoutWithoutDuration",
      {"-q", "mutex_cv", "--backpressure", "timeout:"},
@@ -199,6 +216,40 @@ TEST_F(QbenchCli, RunHelpShowsTypedPlaceholdersAndDefaults) {
     EXPECT_NE(o.out.find(shown), std::string::npos) << shown << " not in:\n" << o.out;
   for (const qb::cli::RunOption& opt : qb::cli::run_options())
     EXPECT_NE(o.out.find(opt.name()), std::string::npos) << opt.name();
+  EXPECT_TRUE(entries().empty());
+}
+
+// Every subcommand's --help: placeholders that say what an option takes (never CLI11's generic
+// TEXT, INT, UINT or FLOAT), and no example in a help line that contradicts the default the line
+// shows (as "-d,--duration DURATION=2s  run length: 5s" once did).
+TEST_F(QbenchCli, EveryHelpHasTypedPlaceholdersAndNoExampleContradictsItsDefault) {
+  const std::regex generic(R"(\b(TEXT|INT|UINT|FLOAT)\b)");
+  const std::regex option(R"(^\s+(-\S+|[a-z]\S*) ([A-Z/]+)(=(\S+))?\s*(.*)$)");
+  const std::regex example(R"(: (\S+)$)");
+  for (const char* sub :
+       {"run", "bare", "compare", "calibrate", "merge", "suite", "columns", "list"}) {
+    const Outcome o = qbench({sub, "--help"});
+    ASSERT_EQ(o.code, 0) << sub << ": " << describe(o);
+    const auto lines = lines_of(o.out);
+    std::size_t typed = 0;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      EXPECT_FALSE(std::regex_search(lines[i], generic)) << sub << ": " << lines[i];
+      std::smatch m;
+      if (!std::regex_match(lines[i], m, option)) continue;
+      ++typed;
+      const std::string fallback = m[4], flag = m[1];
+      std::string help = m[5];
+      if (help.empty() && i + 1 < lines.size()) help = lines[i + 1];  // wrapped by CLI11
+      std::smatch e;
+      if (!fallback.empty() && std::regex_search(help, e, example)) {
+        EXPECT_EQ(e[1].str(), fallback) << sub << " " << flag << ": the help line's example "
+                                        << e[1] << " contradicts its default " << fallback;
+      }
+    }
+    if (std::string(sub) != "columns" && std::string(sub) != "list") {
+      EXPECT_GT(typed, 0u) << sub << ": no option line recognised in\n" << o.out;
+    }
+  }
   EXPECT_TRUE(entries().empty());
 }
 
@@ -388,6 +439,28 @@ TEST_F(QbenchCli, MatrixRunsEveryServableCombinationAndListsTheSkippedOne) {
   EXPECT_NE(o.err.find("1 combination(s) skipped"), std::string::npos) << o.err;
 }
 
+// An option some runs of a mixed matrix read is fine: the others ignore it, as --help says.
+TEST_F(QbenchCli, AnOptionThatSomeRunsReadIsAccepted) {
+  const Outcome o = qbench({"run", "-q", "mutex_cv", "-w", "flood,steady", "-r", "20k", "-d",
+                            "30ms", "--out", "M.csv", "--quiet"});
+  ASSERT_EQ(o.code, 0) << describe(o);
+  const Csv c = read_csv(dir_ / "M.csv");
+  ASSERT_EQ(c.rows.size(), 2u);
+  EXPECT_EQ(c.at(1, "workload"), "steady");
+  EXPECT_EQ(c.at(1, "rate"), "20000");
+}
+
+// --quiet without --out would run and throw the results away: refused before anything runs.
+TEST_F(QbenchCli, QuietWithoutOutIsRefused) {
+  const Outcome o = qbench({"run", "-q", "mutex_cv", "-d", "30ms", "--quiet"});
+  EXPECT_EQ(o.code, 2) << describe(o);
+  EXPECT_EQ(lines_of(o.err).size(), 1u) << o.err;
+  EXPECT_NE(o.err.find("--quiet"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("--out"), std::string::npos) << o.err;
+  EXPECT_TRUE(o.out.empty()) << o.out;
+  EXPECT_TRUE(entries().empty());
+}
+
 TEST_F(QbenchCli, WarmupRunsAreNotReported) {
   const Outcome o = qbench({"run", "-q", "mutex_cv", "-d", "30ms", "--warmup", "1", "--reps", "2",
                             "--out", "W.csv", "--quiet"});
@@ -482,7 +555,28 @@ TEST_F(QbenchCli, SuiteListNamesTheSevenExperiments) {
        {"idle", "wakeups", "burst", "sizing", "shutdown", "stealing", "mailboxes"})
     EXPECT_NE(o.out.find(std::string("  ") + name + " "), std::string::npos) << name << " in:\n"
                                                                              << o.out;
+  // Every suite plans some time, the ones whose runs end by an item count (stealing) too.
+  EXPECT_EQ(o.out.find(" 0 s planned"), std::string::npos) << o.out;
   EXPECT_TRUE(entries().empty());
+}
+
+// Piped (a CI log), a matrix says its plan first, then one line per finished run as it ends.
+TEST_F(QbenchCli, OffATerminalEachFinishedRunIsALineWithTheTimeLeft) {
+  const Outcome o = qbench({"run", "-q", "mutex_cv,split_cv", "-d", "40ms", "--reps", "2",
+                            "--warmup", "1", "--out", "P.csv", "--quiet"});
+  ASSERT_EQ(o.code, 0) << describe(o);
+  const auto lines = lines_of(o.err);
+  ASSERT_EQ(lines.size(), 7u) << o.err;
+  EXPECT_EQ(lines[0],
+            "qbench: 6 runs (2 configuration(s) x 2 repetition(s) + 1 warm-up), about 0 s planned");
+  EXPECT_EQ(lines[1].rfind("[1/6] mutex_cv flood 1x1 warm-up: ok; ", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[3].rfind("[3/6] mutex_cv flood 1x1 rep 1: ok; ", 0), 0u) << lines[3];
+  EXPECT_EQ(lines[6].rfind("[6/6] split_cv flood 1x1 rep 1: ok; ", 0), 0u) << lines[6];
+  EXPECT_NE(lines[6].find("about 0 s left"), std::string::npos) << lines[6];
+  // One run: no plan and no progress.
+  const Outcome one = qbench({"run", "-q", "mutex_cv", "-d", "30ms", "--out", "Q.csv", "--quiet"});
+  ASSERT_EQ(one.code, 0) << describe(one);
+  EXPECT_TRUE(one.err.empty()) << one.err;
 }
 
 TEST_F(QbenchCli, SuiteUnknownNameExitsTwoNamingTheKnownOnes) {

@@ -492,7 +492,10 @@ TEST(CompareResults, MediansChangeAndVerdict) {
     r.throughput = c[i];
     cand.push_back(r);
   }
-  const auto rep = qb::compare_results(read(file_of(base)), read(file_of(cand)), {});
+  // At alpha 0.05 (the default, 0.01, needs more than 5 a side for two comparisons).
+  qb::CompareOptions at_05;
+  at_05.alpha = 0.05;
+  const auto rep = qb::compare_results(read(file_of(base)), read(file_of(cand)), at_05);
   ASSERT_EQ(rep.rows.size(), 2u);
   const auto& thr = rep.rows[0];
   EXPECT_EQ(thr.metric, "throughput_per_s");
@@ -543,7 +546,9 @@ TEST(CompareResults, LabelsTellEveryConfigurationApart) {
     runs.push_back(r);
   }
   const auto t = read(file_of(runs));
-  const auto rep = qb::compare_results(t, t, {});
+  qb::CompareOptions at_05;  // 4 a side bound a 95% interval of the shift, not a 99% one
+  at_05.alpha = 0.05;
+  const auto rep = qb::compare_results(t, t, at_05);
   ASSERT_EQ(rep.configs.size(), 2u);
   EXPECT_EQ(rep.configs[0], "mutex_cv steady 1x1 duration_s=2 items_target=-");
   EXPECT_EQ(rep.configs[1], "mutex_cv steady 1x1 duration_s=- items_target=1000000");
@@ -784,7 +789,7 @@ TEST_F(CompareCli, ConfigurationsOnOneSideAreReported) {
 }
 
 TEST_F(CompareCli, TooFewRepetitionsWarn) {
-  // 2 vs 2 can never reach p < 0.05, whatever the drop: inconclusive (exit 3), and said so.
+  // 2 vs 2 can never reach p < 0.01, whatever the drop: inconclusive (exit 3), and said so.
   const auto base = write("base.csv", matrix(1, 2));
   const auto cand = write("cand.csv", matrix(2, 2, 0.03, [](FakeRun& r) { r.throughput *= 0.7; }));
   const Outcome o = compare({base, cand});
@@ -795,10 +800,11 @@ TEST_F(CompareCli, TooFewRepetitionsWarn) {
                   "warning: too few repetitions: 18 comparison(s) have 2 baseline x 2 "
                   "candidate values, whose smallest possible two-sided p is 0.333"))
       << o.out;
-  // Holm over 18 comparisons: the smallest p must pass 0.05 / 18; 6 vs 6 can (2/924).
-  EXPECT_TRUE(has(o.out, "run at least 6 repetitions")) << o.out;
-  EXPECT_TRUE(has(o.out, "inconclusive (too few reps; ~6 reps a side would decide)")) << o.out;
-  // 5 vs 5 is enough for one test at 0.05 (2/252), not for 18 with Holm's correction.
+  // Holm over 18 comparisons: the smallest p must pass 0.01 / 18 = 5.6e-4; 7 vs 7 cannot
+  // (2/3432 = 5.8e-4), 8 vs 8 can (2/12870).
+  EXPECT_TRUE(has(o.out, "run at least 8 repetitions")) << o.out;
+  EXPECT_TRUE(has(o.out, "inconclusive (too few reps; ~8 reps a side would decide)")) << o.out;
+  // 5 vs 5 is enough for one test at 0.01 (2/252), not for 18 with Holm's correction.
   const auto b5 = write("b5.csv", matrix(1, 5));
   const auto c5 = write("c5.csv", matrix(2, 5));
   EXPECT_TRUE(has(compare({b5, c5}).out, "too few")) << compare({b5, c5}).out;
