@@ -363,9 +363,10 @@ void add_calibrate_options(CLI::App& calibrate, CalibrateArgs& a) {
                   "items through the bare ring_spsc, producer and consumer pinned (1 to 10G)")
       ->capture_default_str()
       ->type_name("COUNT");
-  calibrate.add_option("-o,--out", a.out,
-                       "CSV file: created with a header and one row, or a row appended if it "
-                       "has the same header; written through a temporary file and a rename")
+  calibrate
+      .add_option("-o,--out", a.out,
+                  "CSV file: created with a header and one row, or a row appended if it "
+                  "has the same header; written through a temporary file and a rename")
       ->type_name("FILE");
   calibrate.add_flag("--overwrite", a.overwrite, "replace --out instead of appending");
   calibrate.footer(
