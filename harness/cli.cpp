@@ -100,6 +100,13 @@ double planned_seconds(const RunConfig& c) {
 
 namespace {
 
+// "mutex_cv flood 1x2 rep 0": the run a progress line names.
+std::string run_label(const RunConfig& c) {
+  return c.queue + " " + std::string(to_string(c.workload)) + " " + std::to_string(c.producers) +
+         "x" + std::to_string(c.consumers) +
+         (c.rep < 0 ? " warm-up" : " rep " + std::to_string(c.rep));
+}
+
 // "42 s", "3 min 20 s": a planned or remaining time for the progress lines.
 std::string about(double seconds) {
   const auto s = static_cast<long long>(seconds + 0.5);
@@ -326,9 +333,7 @@ int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std
     ++index;
     if (g_interrupted.load()) break;
     if (terminal) {
-      err << "\r[" << index << "/" << m.runs.size() << "] " << cfg.queue << " "
-          << to_string(cfg.workload) << " " << cfg.producers << "x" << cfg.consumers
-          << (cfg.rep < 0 ? " warm-up" : " rep " + std::to_string(cfg.rep)) << "          "
+      err << "\r[" << index << "/" << m.runs.size() << "] " << run_label(cfg) << "          "
           << std::flush;
     }
     const QueueEntry* q = reg.find(cfg.queue);
@@ -339,9 +344,7 @@ int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       const double left = done_planned > 0 ? elapsed * (planned - done_planned) / done_planned : 0;
-      err << "[" << index << "/" << m.runs.size() << "] " << cfg.queue << " "
-          << to_string(cfg.workload) << " " << cfg.producers << "x" << cfg.consumers
-          << (cfg.rep < 0 ? " warm-up" : " rep " + std::to_string(cfg.rep)) << ": "
+      err << "[" << index << "/" << m.runs.size() << "] " << run_label(cfg) << ": "
           << to_string(r.verdict) << "; " << about(elapsed) << " elapsed, about " << about(left)
           << " left\n"
           << std::flush;
