@@ -48,7 +48,7 @@ struct RunConfig {
   std::chrono::nanoseconds push_timeout{std::chrono::milliseconds(1)};  // Backpressure::timeout
 
   // The run ends after `duration`, or after `items` items offered when items > 0.
-  std::chrono::nanoseconds duration{std::chrono::seconds(2)};
+  std::chrono::nanoseconds duration{std::chrono::seconds(1)};
   std::uint64_t items = 0;
 
   // Safety limits: no run may hang or take the machine down.

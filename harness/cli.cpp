@@ -220,6 +220,34 @@ int list_command(const Registry& reg, std::ostream& out) {
 
 namespace {
 
+// The list options whose value differs between the runs of the matrix, beyond the queue, the
+// workload and the shape that every console line shows: each gets a console column, headed by
+// its name and showing the value as it would be typed.
+std::vector<ConsoleReporter::Varying> varying_columns(const Matrix& m) {
+  std::vector<ConsoleReporter::Varying> out;
+  for (const RunOption& opt : run_options()) {
+    if (!opt.list || opt.text == &RunOptions::queue || opt.text == &RunOptions::workload ||
+        opt.text == &RunOptions::producers || opt.text == &RunOptions::consumers)
+      continue;
+    std::vector<std::string> seen;
+    for (const RunConfig& c : m.runs) {
+      std::string v = opt.value.show(c, m);
+      if (std::find(seen.begin(), seen.end(), v) == seen.end()) seen.push_back(std::move(v));
+    }
+    if (seen.size() < 2) continue;
+    out.push_back(
+        {opt.name().substr(2), [&opt, &m](const RunConfig& c) { return opt.value.show(c, m); }});
+  }
+  return out;
+}
+
+std::size_t longest_queue_name(const Matrix& m) {
+  std::size_t w = 0;
+  for (const RunConfig& c : m.runs)
+    w = std::max(w, c.queue.size());
+  return w;
+}
+
 void on_signal(int) {
   g_interrupted.store(true, std::memory_order_relaxed);
 }
@@ -297,6 +325,7 @@ int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std
   }
   std::ostringstream sink;
   ConsoleReporter console(m.quiet ? static_cast<std::ostream&>(sink) : out);
+  console.plan(varying_columns(m), longest_queue_name(m));
   console.report_context(ctx);
   for (const auto& s : m.skipped)
     err << "qbench: skipped " << s << "\n";

@@ -98,6 +98,7 @@ ControlOutcome control(Driver& d, Workers& w, const ControlOptions& o) {
     if (p.consumed != out.last.consumed) out.last_progress = now;
     out.last = p;
     out.peak_depth = std::max(out.peak_depth, p.depth);
+    ++out.depth_samples;
     d.on_tick(p, now, rss);
     if (p.finished) break;
     if (aborted_at) {
@@ -143,6 +144,7 @@ void report_published(RunResult& r, const ControlOutcome& o, std::int64_t t0, st
   if (r.verdict == Verdict::stalled) r.lost = o.last.owed();
   r.elapsed_s = r.span_s = r.produce_s = static_cast<double>(end - t0) * 1e-9;
   r.peak_depth = o.peak_depth;
+  r.depth_samples = o.depth_samples;
 }
 
 void Verifier::counts(std::uint64_t expected, std::uint64_t consumed, std::string_view unit,

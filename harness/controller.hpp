@@ -147,11 +147,12 @@ struct ControlOptions {
 struct ControlOutcome {
   Verdict verdict = Verdict::ok;  // ok, stalled, memory_cap or interrupted
   std::string detail;
-  Published last;                  // what the workers had published at the last tick
-  std::int64_t last_progress = 0;  // when `consumed` last moved
-  std::int64_t shutdown_at = 0;    // when the consumers were told to stop (0: never)
-  std::uint64_t peak_depth = 0;    // over the ticks
-  std::size_t abandoned = 0;       // threads detached inside the queue
+  Published last;                   // what the workers had published at the last tick
+  std::int64_t last_progress = 0;   // when `consumed` last moved
+  std::int64_t shutdown_at = 0;     // when the consumers were told to stop (0: never)
+  std::uint64_t peak_depth = 0;     // over the ticks
+  std::uint64_t depth_samples = 0;  // the ticks peak_depth is over
+  std::size_t abandoned = 0;        // threads detached inside the queue
 };
 
 // How long the threads of an aborted run have to return: the stall timeout, at least 50 ms and

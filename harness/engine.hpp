@@ -103,6 +103,7 @@ struct alignas(detail::cache_line) ProducerSlot {
   std::uint64_t dropped = 0;
   std::uint64_t checksum = 0;
   std::int64_t exit_ns = 0;
+  std::int64_t last_intended_ns = 0;        // paced: the last offered item's intended time
   std::int64_t pacing_cpu_ns = 0;           // CPU spent waiting for intended send times
   std::uint64_t refused_tree_checksum = 0;  // tree: the nodes of refused roots
   Histogram lag;
@@ -276,12 +277,14 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
 
   // The checksum of accepted items stays in a register until the end (see consumer_loop).
   std::uint64_t seq = 0, accepted = 0, refused = 0, checksum = 0;
+  std::int64_t last_intended = 0;  // paced: the schedule's time of the last item offered
   while (seq < quota && seq < Ids::seq_limit) {
     if (s.stop.load(std::memory_order_relaxed)) break;
     std::int64_t intended;
     if constexpr (Schedule::paced) {
       intended = t0 + offset + schedule.next();
       if (intended >= end) break;
+      last_intended = intended;
       // Open loop: an item already due goes at once (its lateness is measured, as lag). The CPU
       // spent waiting is the load generator's, not the queue's: it is measured apart.
       if (intended > now_ns()) {
@@ -341,6 +344,7 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   }
   // The exact counts, before `done` (release) below.
   slot.checksum = checksum;
+  slot.last_intended_ns = last_intended;
   slot.offered.store(seq, std::memory_order_relaxed);
   slot.accepted.store(accepted, std::memory_order_relaxed);
   slot.refused.store(refused, std::memory_order_relaxed);
@@ -655,6 +659,7 @@ template <class Q>
 void merge(RunResult& r, Shared<Q>& s, const ControlOutcome& o, std::int64_t t0,
            std::vector<Sample>& samples) {
   std::int64_t last_producer_exit = t0, last_consumer_exit = t0, last_item = t0;
+  std::int64_t last_intended = t0;
   for (auto& p : s.producers) {
     r.offered += p.offered.load(std::memory_order_relaxed);
     r.accepted += p.accepted.load(std::memory_order_relaxed);
@@ -664,6 +669,7 @@ void merge(RunResult& r, Shared<Q>& s, const ControlOutcome& o, std::int64_t t0,
     r.cpu_producers += p.cpu;
     r.cpu_pacing_s += static_cast<double>(p.pacing_cpu_ns) * 1e-9;
     last_producer_exit = std::max(last_producer_exit, p.exit_ns);
+    last_intended = std::max(last_intended, p.last_intended_ns);
   }
   std::vector<IntervalLatency> timeline(s.consumers.front().timeline.size());
   for (auto& c : s.consumers) {
@@ -685,7 +691,9 @@ void merge(RunResult& r, Shared<Q>& s, const ControlOutcome& o, std::int64_t t0,
   r.elapsed_s = static_cast<double>(std::max(last_item, last_producer_exit) - t0) * 1e-9;
   r.span_s = static_cast<double>(last_consumer_exit - t0) * 1e-9;
   r.drain_s = std::max(0.0, r.elapsed_s - r.produce_s);
+  r.schedule_s = static_cast<double>(last_intended - t0) * 1e-9;
   r.peak_depth = o.peak_depth;
+  r.depth_samples = o.depth_samples;
   const std::int64_t interval = s.cfg.sample_interval.count();
   for (auto& smp : samples) {
     const auto k = static_cast<std::size_t>(smp.t_s * 1e9 / static_cast<double>(interval));
@@ -743,6 +751,7 @@ RunResult run_workload(const RunConfig& cfg) {
   const QueueOptions opts{.capacity = cfg.capacity,
                           .producers = cfg.producers + Work::extra_producers(cfg),
                           .consumers = cfg.consumers};
+  const RssWindow memory;  // before the run allocates its queue and state
   auto shared = std::make_shared<Shared<Q>>(cfg, opts);
   Shared<Q>& s = *shared;
   s.cfg.sample_interval =
@@ -756,7 +765,6 @@ RunResult run_workload(const RunConfig& cfg) {
     c.timeline.assign(planned_intervals(s.cfg), IntervalLatency{});
   }
   r.rss_before = current_rss_bytes();
-  const bool peak_reset = reset_peak_rss();
 
   Workers workers;
   for (std::size_t i = 0; i < cfg.consumers; ++i)
@@ -785,8 +793,7 @@ RunResult run_workload(const RunConfig& cfg) {
     return r;
   }
   merge(r, s, o, t0, samples);
-  r.rss_after = current_rss_bytes();
-  if (peak_reset) r.peak_rss = peak_rss_bytes();
+  memory.close(r);
   if constexpr (HasWaitStats<Q>) r.wait_stats = s.queue.stats();
   if (r.verdict == Verdict::ok) {
     verify(r, s, Work::tree, Work::produced_checksum(s), units);

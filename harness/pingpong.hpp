@@ -169,6 +169,7 @@ RunResult run_pingpong(const RunConfig& cfg) {
   r.config = cfg;
   r.traits = Q::traits;
   r.oversubscribed = 2 > online_cores();
+  const RssWindow memory;  // before the run allocates its queues and state
   auto shared = std::make_shared<State<Q>>(cfg);
   State<Q>& s = *shared;
   if (cfg.pin) {
@@ -176,7 +177,6 @@ RunResult run_pingpong(const RunConfig& cfg) {
     r.pinning = describe(s.pin);
   }
   r.rss_before = current_rss_bytes();
-  const bool peak_reset = reset_peak_rss();
   Workers workers;
   workers.add(std::thread([shared] { server_loop(*shared); }), s.server_done);
   workers.add(std::thread([shared] { client_loop(*shared); }), s.client_done);
@@ -204,9 +204,9 @@ RunResult run_pingpong(const RunConfig& cfg) {
   r.produce_s = static_cast<double>(s.client_exit_ns - t0) * 1e-9;
   r.span_s = static_cast<double>(std::max(s.client_exit_ns, s.server_exit_ns) - t0) * 1e-9;
   r.drain_s = std::max(0.0, r.span_s - r.produce_s);
-  r.peak_depth = 1;
-  r.rss_after = current_rss_bytes();
-  if (peak_reset) r.peak_rss = peak_rss_bytes();
+  r.peak_depth = 1;  // exact: one item in flight
+  r.depth_samples = o.depth_samples;
+  memory.close(r);
   r.out_of_order = s.out_of_order;
 
   if (r.verdict != Verdict::ok) return r;

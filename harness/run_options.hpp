@@ -45,8 +45,8 @@ struct RunOptions {
 struct Matrix {
   std::vector<RunConfig> runs;       // in order; warm-up runs have rep < 0
   std::vector<std::string> skipped;  // combinations a queue cannot serve, with the reason
-  int reps = 1;                      // per configuration, after `warmup` unreported ones
-  int warmup = 0;
+  int reps = 5;                      // per configuration, after `warmup` unreported ones
+  int warmup = 1;
   std::string out;
   bool overwrite = false;
   std::string timeseries;

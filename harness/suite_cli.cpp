@@ -194,6 +194,9 @@ Suite load_suite(const Registry& reg, const std::string& path, const std::string
           throw UsageError(where + a + ": a suite owns its outputs; remove this option");
       }
     }
+    // A step checks its claim on each run: one repetition and no warm-up unless it asks.
+    step.options.reps = "1";
+    step.options.warmup = "0";
     CLI::App app{"suite step"};
     add_run_options(app, step.options);
     std::reverse(args.begin(), args.end());  // CLI11 takes a vector in reverse order

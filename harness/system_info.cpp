@@ -1,5 +1,6 @@
 #include "harness/system_info.hpp"
 
+#include <malloc.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "harness/build_info.hpp"
 #include "harness/topology.hpp"
+#include "results/run_result.hpp"
 
 namespace qb {
 
@@ -43,6 +45,27 @@ std::optional<std::uint64_t> peak_rss_bytes() {
     }
   }
   return std::nullopt;
+}
+
+RssWindow::RssWindow() {
+  // glibc raises its mmap and trim thresholds after the first large block is freed (up to
+  // 32 MiB and 64 MiB), and malloc_trim does not trim the top of a thread's arena: after one run
+  // with a deep unbounded queue, the next runs' blocks come from memory that stays resident, and
+  // both a run's memory and how its queue allocates depend on what ran before it. Fixed at
+  // glibc's initial values, once per process, before the first run: every run allocates alike.
+  static const bool fixed = [] {
+    return mallopt(M_MMAP_THRESHOLD, 128 * 1024) == 1 && mallopt(M_TRIM_THRESHOLD, 128 * 1024) == 1;
+  }();
+  (void)fixed;
+  malloc_trim(0);
+  baseline_ = current_rss_bytes();
+  peak_reset_ = reset_peak_rss();
+}
+
+void RssWindow::close(RunResult& r) const {
+  r.rss_baseline = baseline_;
+  r.rss_after = current_rss_bytes();
+  if (peak_reset_) r.peak_rss = peak_rss_bytes();
 }
 
 std::uint64_t physical_memory_bytes() {

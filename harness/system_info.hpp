@@ -53,6 +53,23 @@ std::uint64_t current_rss_bytes();
 bool reset_peak_rss();
 // VmHWM from /proc/self/status.
 std::optional<std::uint64_t> peak_rss_bytes();
+
+struct RunResult;  // results/run_result.hpp
+
+// One run's memory, apart from what earlier runs left in the process. Opened before the run
+// allocates anything: returns the allocator's free memory to the kernel (malloc_trim, every
+// arena), takes the resident set as the baseline and resets the peak; closed after the run, it
+// fills the run's rss_baseline, rss_after and peak_rss. Without the trim, memory that earlier
+// runs freed stays resident and a run's peak grows with its position in the matrix.
+class RssWindow {
+ public:
+  RssWindow();
+  void close(RunResult& r) const;
+
+ private:
+  std::uint64_t baseline_;
+  bool peak_reset_;
+};
 // Physical memory of the machine.
 std::uint64_t physical_memory_bytes();
 unsigned online_cores();

@@ -32,8 +32,10 @@ std::string text_of(const T& v) {
     return std::to_string(v);
   } else if constexpr (std::is_floating_point_v<T>) {
     return num(v);
-  } else if constexpr (std::is_same_v<T, std::optional<double>>) {
-    return v ? num(*v) : "";
+  } else if constexpr (std::is_same_v<T, std::optional<double>> ||
+                       std::is_same_v<T, std::optional<bool>> ||
+                       std::is_same_v<T, std::optional<std::uint64_t>>) {
+    return v ? text_of(*v) : "";
   } else if constexpr (std::is_same_v<T, std::chrono::nanoseconds>) {
     return num(static_cast<double>(v.count()) * 1e-9);
   } else {
@@ -398,6 +400,15 @@ constexpr auto kResults = join(
                },
                appended),
         col::shard,
+        measure("rss_baseline_bytes", U::bytes, lower, of_run<&RunResult::rss_baseline>, appended),
+        measure("peak_rss_growth_bytes", U::bytes, lower, of_run<&RunResult::peak_rss_growth>,
+                appended),
+        number("depth_samples", setting, U::count, of_run<&RunResult::depth_samples>, appended),
+        number("schedule_s", setting, U::seconds, only<paced, of_run<&RunResult::schedule_s>>,
+               appended),
+        number("offered_per_s", setting, U::per_second, of_run<&RunResult::offered_per_s>,
+               appended),
+        measure("kept_up", U::flag, higher, of_run<&RunResult::kept_up>, appended),
     });
 
 // ---- The time-series file (`qbench run --timeseries`), schema v1 ----------------------------

@@ -81,10 +81,21 @@ struct RunResult {
   double cpu_pacing_s = 0;
   std::optional<WaitStats> wait_stats;  // queues that count wakeups
 
+  // Memory (harness/system_info.hpp's RssWindow): the resident set before the run allocated
+  // anything (after returning the allocator's free memory), after its queue and state were
+  // allocated, after the run, and the peak during it.
+  std::uint64_t rss_baseline = 0;
   std::uint64_t rss_before = 0;
   std::uint64_t rss_after = 0;
   std::optional<std::uint64_t> peak_rss;  // empty when the kernel refused the VmHWM reset
+  // The controller's samples of accepted - consumed, one per tick: the peak is over
+  // depth_samples of them, so a run of a few ticks can miss its peak (the console flags it).
   std::uint64_t peak_depth = 0;
+  std::uint64_t depth_samples = 0;
+
+  // Paced workloads (steady, burst): the run's start to the intended send time of its last
+  // offered item; the schedule offered `offered` items over it. 0 otherwise.
+  double schedule_s = 0;
 
   std::vector<Sample> samples;  // when config.keep_samples
 
@@ -94,6 +105,35 @@ struct RunResult {
   std::optional<double> bare_rtt_p50_ns;   // pingpong
 
   [[nodiscard]] double throughput() const { return elapsed_s > 0 ? consumed / elapsed_s : 0; }
+  // A peak depth over fewer than min_depth_samples ticks may have missed the peak (pingpong's
+  // depth is exact: one item in flight).
+  [[nodiscard]] bool peak_depth_uncertain() const {
+    return config.workload != WorkloadKind::pingpong && depth_samples < min_depth_samples;
+  }
+  static constexpr std::uint64_t min_depth_samples = 5;
+  // The run's own memory: its peak resident set over the baseline (bytes), when known.
+  [[nodiscard]] std::optional<std::uint64_t> peak_rss_growth() const {
+    if (!peak_rss) return std::nullopt;
+    return *peak_rss > rss_baseline ? *peak_rss - rss_baseline : 0;
+  }
+  // Paced workloads: the rate the schedule offered (items over its span). Empty otherwise.
+  [[nodiscard]] std::optional<double> offered_per_s() const {
+    if (!is_paced(config.workload) || schedule_s <= 0) return std::nullopt;
+    return static_cast<double>(offered) / schedule_s;
+  }
+  // Paced workloads: did the queue and its consumers keep up with the offered load? Yes when no
+  // item was refused (timeout, drop) and the run, to its last item consumed, lasted at most the
+  // schedule's span / kept_up_share + kept_up_grace_s: with every offered item consumed, that is
+  // consuming at least 95% of the offered rate, the last item's own latency aside. Empty for
+  // unpaced workloads, where the load is whatever the queue takes.
+  [[nodiscard]] std::optional<bool> kept_up() const {
+    if (!is_paced(config.workload)) return std::nullopt;
+    if (rejected + dropped > 0) return false;
+    if (offered == 0) return true;  // nothing was offered: nothing to keep up with
+    return elapsed_s <= schedule_s / kept_up_share + kept_up_grace_s;
+  }
+  static constexpr double kept_up_share = 0.95;
+  static constexpr double kept_up_grace_s = 0.001;
   // How much of the bare figure the harness run keeps (1: the harness costs nothing): flood
   // throughput over bare throughput, bare round trip over the run's p50 round trip.
   [[nodiscard]] std::optional<double> fidelity() const {

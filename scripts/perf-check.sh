@@ -128,9 +128,11 @@ build_side candidate "$top"
 for ((r = 1; r <= rounds; r++)); do
   for side in base candidate; do
     echo "=== round $r/$rounds: $side"
-    # Each round is one repetition; the seed follows the round so both sides see the same
-    # Poisson gaps. A failed or stalled run is written with its verdict; compare reports it.
-    "$work/build-$side/$bench" run --config "$work/suite.toml" --seed "$r" --quiet \
+    # Each round is one repetition (the suite's own --reps and --warmup are overridden); the
+    # seed follows the round so both sides see the same Poisson gaps. A failed or stalled run
+    # is written with its verdict; compare reports it.
+    "$work/build-$side/$bench" run --config "$work/suite.toml" --reps 1 --warmup 0 --seed "$r" \
+      --quiet \
       --out "$out/$side.csv" --timeseries "$out/$side-ts.csv" || true
   done
 done

@@ -315,8 +315,13 @@ def _plain_number(v):
     return text
 
 
-def _scaled_formatter(scale):
-    return ticker.FuncFormatter(lambda v, _pos: _plain_number(v / scale))
+def _duration_ticks(axis, values_ns):
+    """A log axis of nanosecond values whose every tick names its unit ('500us', '2ms'): the
+    same units in every latency figure, and no '20000' ticks."""
+    axis.set_major_formatter(ticker.FuncFormatter(
+        lambda v, _pos: qbcsv.duration_ns(v) if v > 0 else "0"))
+    axis.set_minor_formatter(ticker.NullFormatter())
+    _log_ticks(axis, values_ns)
 
 
 def _log_ticks(axis, values):
@@ -378,6 +383,15 @@ def fig_throughput(ds, workload):
                  + ", ".join(ds.shape_label(groups, sh) for sh in shapes),
             workload_text(workload, groups), ds.footer(groups, [AGGREGATION_NOTE]))
     return fig
+
+
+def _all_kept_up(ds, workload):
+    """A paced workload whose every run kept up with the offered load (the kept_up column; files
+    from a qbench without it are drawn as before)."""
+    if workload not in ("steady", "burst"):
+        return False
+    rows = [r for g in ds.groups_for(workload) for r in g.rows]
+    return bool(rows) and all(r.get("kept_up") == 1 for r in rows)
 
 
 def _find(groups, series, shape):
@@ -448,12 +462,9 @@ def fig_latency(ds, workload, shape):
     ax.set_xticklabels([label for _c, _x, label in SPECTRUM])
     ax.xaxis.set_minor_locator(ticker.NullLocator())
     ax.set_xlim(1.6, 1.6e5)
-    unit, scale = _time_unit(all_values)
-    ax.yaxis.set_major_formatter(_scaled_formatter(scale))
-    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
-    _log_ticks(ax.yaxis, all_values)
+    _duration_ticks(ax.yaxis, all_values)
     ax.set_xlabel("percentile (x = 1/(1-p), log scale: each step right is a 10x rarer tail)")
-    ax.set_ylabel(f"latency, intended send to pop ({unit}, log scale)")
+    ax.set_ylabel("latency, intended send to pop (log scale)")
     _legend_outside(ax)
     label = ds.shape_label(groups, shape)
     _finish(fig, f"Latency percentiles - workload {workload}, shape {label} "
@@ -693,14 +704,19 @@ def fig_timeline(tl, results_ds=None):
     panels = tl.panels
     nrows = len(panels)
     fig = _new_figure(13.0, 1.9 * nrows + 1.6)
-    axes = fig.subplots(nrows, 3, sharex=True, sharey="col", squeeze=False)
+    axes = fig.subplots(nrows, 3, sharex=True, squeeze=False)
+    # Depth and memory share their scale across the panels (queues compare at a glance), scaled
+    # to the data; latency is shared too.
+    for col in range(3):
+        for row in range(1, nrows):
+            axes[row][col].sharey(axes[0][col])
+    peak_depth = max((r["depth"] or 0 for _l, rows, _r in panels for r in rows), default=0)
     latency_values = []
     for _label, rows, _result in panels:
         for r in rows:
             for c in ("latency_mean_ns", "latency_p99_ns", "latency_max_ns"):
                 if r[c]:
                     latency_values.append(r[c])
-    unit, scale = _time_unit(latency_values)
     palette = _palette(nrows)
     capacity_drawn = False
     any_burst = False
@@ -720,24 +736,22 @@ def fig_timeline(tl, results_ds=None):
                 any_burst = True
         ax_depth.plot(t, [_nan(r["depth"]) for r in rows], color=color, linewidth=1.2)
         cap = rows[0]["capacity"]
-        if cap.isdigit():
+        if cap.isdigit() and peak_depth >= 0.5 * int(cap):
             ax_depth.axhline(int(cap), color="0.5", linestyle="-.", linewidth=0.9)
             capacity_drawn = True
-        ax_depth.set_ylabel("depth (items)")
+        ax_depth.set_ylabel("depth (items)" if not cap.isdigit() or capacity_drawn
+                            else f"depth (items; capacity {cap})")
         ax_depth.set_title(label, loc="left", fontsize=9, fontweight="bold")
         ax_rss.plot(t, [_nan(r["rss_bytes"], 2**20) for r in rows], color=color, linewidth=1.2)
         ax_rss.set_ylabel("RSS (MiB)")
         for column, style, width in (("latency_max_ns", ":", 1.0),
                                      ("latency_p99_ns", "-", 1.3),
                                      ("latency_mean_ns", "--", 1.0)):
-            ys = [r[column] / scale if r[column] else float("nan") for r in rows]
+            ys = [r[column] if r[column] else float("nan") for r in rows]
             ax_lat.plot(t, ys, linestyle=style, color=color, linewidth=width)
         ax_lat.set_yscale("log")
-        ax_lat.set_ylabel(f"latency ({unit}, log)")
-        ax_lat.yaxis.set_major_formatter(ticker.FuncFormatter(
-            lambda v, _p: _plain_number(v)))
-        ax_lat.yaxis.set_minor_formatter(ticker.NullFormatter())
-        _log_ticks(ax_lat.yaxis, [v / scale for v in latency_values])
+        ax_lat.set_ylabel("latency (log)")
+        _duration_ticks(ax_lat.yaxis, latency_values)
     for ax in axes[-1]:
         ax.set_xlabel("time since run start (s)")
     for ax in axes[:, 0]:
@@ -787,6 +801,8 @@ def fig_timeline(tl, results_ds=None):
 def build_figures(ds, timeline=None):
     """Yields FigureOut for every figure, in a stable order (kinds, then workloads, shapes)."""
     for w in ds.workloads:
+        if _all_kept_up(ds, w):
+            continue  # every queue sits on the offered rate: nothing to see
         yield FigureOut(f"throughput_{_safe(w)}.png", "throughput",
                         f"Throughput by shape, {w}", fig_throughput(ds, w))
     for w in ds.workloads:

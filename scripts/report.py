@@ -11,6 +11,7 @@ those of plot.py (bad input: one line on stderr, exit code 2).
 
 import argparse
 import base64
+import collections
 import datetime
 import html
 import os
@@ -182,6 +183,104 @@ def summary_table(ds):
     return "\n".join(out)
 
 
+# What the queues of one question are ranked by: (column, higher is better, name, format).
+def _primary(workload):
+    if workload == "pingpong":
+        return "latency_p50_ns", False, "p50 round trip", qbcsv.duration_ns
+    if workload in ("steady", "burst"):
+        return "latency_p99_ns", False, "p99 latency", qbcsv.duration_ns
+    return "throughput_per_s", True, "throughput", lambda v: qbcsv.si(v, 3) + "/s"
+
+
+def _spread(stat, fmt):
+    if stat is None:
+        return "-"
+    if stat.n < 2:
+        return f"{fmt(stat.median)} (1 repetition)"
+    return f"{fmt(stat.median)} [{fmt(stat.lo)}-{fmt(stat.hi)}, {stat.n} repetitions]"
+
+
+def _behind(g):
+    """Repetitions of a paced configuration that fell behind the offered load (kept_up 0)."""
+    return sum(1 for r in g.rows if r.get("kept_up") == 0)
+
+
+NOISY_THROUGHPUT_RANGE = 0.10  # the console's thresholds (results/console.hpp)
+NOISY_P99_RATIO = 2.0
+
+
+def _noisy(g):
+    t, p = g.stat("throughput_per_s"), g.stat("latency_p99_ns")
+    if g.workload not in ("steady", "burst", "pingpong") and t and t.n >= 2 and t.median > 0 \
+            and (t.hi - t.lo) / t.median > NOISY_THROUGHPUT_RANGE:
+        return True
+    return bool(p and p.n >= 2 and p.lo > 0 and p.hi / p.lo > NOISY_P99_RATIO)
+
+
+def findings(ds):
+    """The page's opening: per question (the configurations that differ only in the queue), the
+    best queue with its spread and the runner-up; then warnings a reader must see first."""
+    questions = collections.OrderedDict()
+    for g in ds.groups:
+        if g.rows and not g.tag:
+            questions.setdefault((g.context, g.workload, g.shape, g.variant), []).append(g)
+    # The configuration keys that vary between the questions of a workload name them.
+    varies = collections.defaultdict(set)
+    for (_ctx, workload, _shape, variant) in questions:
+        for i, (_column, value) in enumerate(variant):
+            varies[(workload, i)].add(value)
+    items, warnings = [], []
+    for (ctx, workload, shape, variant), groups in questions.items():
+        column, higher, name, fmt = _primary(workload)
+        label = f"{workload} {shape[0]}x{shape[1]}"
+        extra = [f"{qbcsv.variant_name(c)}={qbcsv.variant_value_text(c, v)}"
+                 for i, (c, v) in enumerate(variant) if len(varies[(workload, i)]) > 1]
+        if extra:
+            label += " (" + ", ".join(extra) + ")"
+        if ds.multi_context:
+            label += " @ " + ds.ctx_label(ctx)
+        candidates = [g for g in groups if g.median(column) is not None
+                      and 2 * _behind(g) <= len(g.rows) and sum(g.verdicts.values()) == len(g.rows)]
+        candidates.sort(key=lambda g: g.median(column), reverse=higher)
+        behind = [g.queue for g in groups if _behind(g)]
+        if len(groups) < 2:
+            continue
+        text = f"<b>{_e(label)}</b>: "
+        if candidates:
+            best = candidates[0]
+            text += f"best {_e(name)}: <b>{_e(best.queue)}</b> {_e(_spread(best.stat(column), fmt))}"
+            if len(candidates) > 1:
+                nxt = candidates[1]
+                overlap = nxt.stat(column) and best.stat(column) and (
+                    (nxt.stat(column).hi >= best.stat(column).lo) if higher
+                    else (nxt.stat(column).lo <= best.stat(column).hi))
+                text += (f"; next {_e(nxt.queue)} {_e(fmt(nxt.median(column)))}"
+                         + (" (ranges overlap: not clearly apart)" if overlap else ""))
+        else:
+            text += "no queue passed every repetition and kept up"
+        if behind:
+            text += f"; <b>fell behind the offered load</b>: {_e(', '.join(behind))}"
+        items.append(text)
+    reps = [len(g.rows) for g in ds.groups if g.rows]
+    if reps and max(reps) < 2:
+        warnings.append("One repetition per configuration: no spread, so no difference here can "
+                        "be told from noise. Run with --reps 5 or more.")
+    noisy = [g for g in ds.groups if g.rows and _noisy(g)]
+    if noisy:
+        warnings.append(f"{len(noisy)} configuration(s) are noisy (throughput range over "
+                        f"{NOISY_THROUGHPUT_RANGE:.0%} of the median, or p99 varying more than "
+                        f"{NOISY_P99_RATIO:g}x between repetitions): "
+                        + ", ".join(sorted({f"{g.queue} {g.workload}" for g in noisy})))
+    behind = [g for g in ds.groups if g.rows and _behind(g)]
+    if behind:
+        warnings.append(f"{len(behind)} configuration(s) fell behind the offered load (the "
+                        "kept_up column): their latency is the backlog's, not the queue's.")
+    if any(g.oversubscribed for g in ds.groups):
+        warnings.append("Shapes marked * run more producer + consumer threads than cores: "
+                        "spinning queues collapse there by design of the test.")
+    return items, warnings
+
+
 def context_table(ds):
     contexts = ds.contexts
     fields = []
@@ -230,7 +329,7 @@ def context_table(ds):
     return "\n".join(out)
 
 
-def render(ds, figures, inputs, warnings, title):
+def render(ds, figures, inputs, warnings, title, command=""):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     parts = [
         "<!DOCTYPE html>",
@@ -242,8 +341,20 @@ def render(ds, figures, inputs, warnings, title):
         f'<p class="meta">Generated {_e(now)} by scripts/report.py from '
         + ", ".join(f"<code>{_e(os.path.basename(p))}</code>" for p in inputs) + ".</p>",
     ]
+    items, cautions = findings(ds)
+    parts.append('<h2 id="findings">Findings</h2>')
+    if command:
+        parts.append(f"<p class=\"meta\">Command: <code>{_e(command)}</code></p>")
+    if items:
+        parts.append("<ul>" + "".join(f"<li>{t}</li>" for t in items) + "</ul>")
+    else:
+        parts.append('<p class="note">No question compares two queues here.</p>')
+    if cautions:
+        parts.append('<ul class="warnings">'
+                     + "".join(f"<li>{_e(w)}</li>" for w in cautions) + "</ul>")
     kinds = [k for k in plot.KIND_ORDER if any(f.kind == k for f in figures)]
-    nav = ['<a href="#context">Run context</a>', '<a href="#summary-section">Summary</a>']
+    nav = ['<a href="#findings">Findings</a>', '<a href="#context">Run context</a>',
+           '<a href="#summary-section">Summary</a>']
     nav += [f'<a href="#fig-{k}">{_e(SECTIONS[k][0])}</a>' for k in kinds]
     parts.append("<nav>" + "".join(nav) + "</nav>")
     parts.append('<h2 id="context">Run context</h2>')
@@ -261,7 +372,7 @@ def render(ds, figures, inputs, warnings, title):
     for kind in kinds:
         heading, caption = SECTIONS[kind]
         parts.append(f'<h2 id="fig-{kind}">{_e(heading)}</h2>')
-        parts.append(f'<p class="note">{_e(caption)} How to read it: docs/figures.md.</p>')
+        parts.append(f'<p class="note">{_e(caption)}</p>')
         for f in figures:
             if f.kind != kind:
                 continue
@@ -282,6 +393,8 @@ def main(argv=None):
     parser.add_argument("--out", required=True, metavar="report.html",
                         help="the HTML file to write (replaced if it exists)")
     parser.add_argument("--title", default="qbench report", help="page title")
+    parser.add_argument("--command", default="",
+                        help="the command that produced the results, shown under the findings")
     args = parser.parse_args(argv)
     try:
         ds, timeline, warnings = plot.load_inputs(args, PROG)
@@ -293,7 +406,7 @@ def main(argv=None):
             f.png = plot.png_bytes(f.fig)
             f.fig = None  # release the figure's memory
             figures.append(f)
-        page = render(ds, figures, args.results + args.timeseries, warnings, args.title)
+        page = render(ds, figures, args.results + args.timeseries, warnings, args.title, args.command)
         directory = os.path.dirname(os.path.abspath(args.out))
         tmp = os.path.join(directory, f".{os.path.basename(args.out)}.tmp.{os.getpid()}")
         try:

@@ -45,7 +45,8 @@ install_route() {
   # SIGPIPE as a failure.
   "$dir/your-queue" list >"$prefix/list.txt"
   grep -q "batch_cv .*YOURS" "$prefix/list.txt"
-  "$dir/your-queue" run -q batch_cv,mutex_cv -w steady -r 50k -p 2 -c 2 -d 1s --quiet \
+  "$dir/your-queue" run -q batch_cv,mutex_cv -w steady -r 50k -p 2 -c 2 -d 1s --reps 1 --warmup 0 \
+    --quiet \
     --out "$prefix/your-queue.csv"
   grep -q ",batch_cv," "$prefix/your-queue.csv"
   grep -q ",mutex_cv," "$prefix/your-queue.csv"

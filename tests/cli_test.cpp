@@ -54,6 +54,12 @@ struct Csv {
 class QbenchCli : public qb::test::QbenchProcess {
  protected:
   Outcome qbench(const std::vector<std::string>& args) const { return run(QBENCH_BIN, args, 60); }
+  // One repetition and no warm-up (the defaults are 5 and 1): for the tests of plumbing (files,
+  // options, verdicts), where one row per configuration is the point.
+  static std::vector<std::string> once(std::vector<std::string> args) {
+    args.insert(args.end(), {"--reps", "1", "--warmup", "0"});
+    return args;
+  }
 
   [[nodiscard]] Csv read_csv(const fs::path& p) const {
     Csv c;
@@ -212,7 +218,8 @@ TEST_F(QbenchCli, RunHelpShowsTypedPlaceholdersAndDefaults) {
   EXPECT_EQ(o.out.find("TEXT"), std::string::npos) << o.out;
   for (const char* shown :
        {"-q,--queue QUEUE REQUIRED", "-p,--producers COUNT=1", "-r,--rate RATE=100k",
-        "-d,--duration DURATION=2s", "--backpressure POLICY=block", "--out FILE", "--shard K/N"})
+        "-d,--duration DURATION=1s", "--reps COUNT=5", "--warmup COUNT=1",
+        "--backpressure POLICY=block", "--out FILE", "--shard K/N"})
     EXPECT_NE(o.out.find(shown), std::string::npos) << shown << " not in:\n" << o.out;
   for (const qb::cli::RunOption& opt : qb::cli::run_options())
     EXPECT_NE(o.out.find(opt.name()), std::string::npos) << opt.name();
@@ -258,8 +265,8 @@ TEST_F(QbenchCli, EveryHelpHasTypedPlaceholdersAndNoExampleContradictsItsDefault
 TEST_F(QbenchCli, PlacementIsRecordedAndAMissingOneIsRefusedUpFront) {
   const qb::Topology t = qb::machine_topology();
   if (t.packages() < 2) {
-    const Outcome o = qbench({"run", "-q", "mutex_cv", "-d", "30ms", "--placement",
-                              "spread,cross-socket", "--out", dir_ / "x.csv"});
+    const Outcome o = qbench(once({"run", "-q", "mutex_cv", "-d", "30ms", "--placement",
+                                   "spread,cross-socket", "--out", dir_ / "x.csv"}));
     EXPECT_EQ(o.code, 2) << describe(o);
     EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
     EXPECT_EQ(o.err.rfind("qbench: --placement: cross-socket: the allowed CPUs have no", 0), 0u)
@@ -274,8 +281,8 @@ TEST_F(QbenchCli, PlacementIsRecordedAndAMissingOneIsRefusedUpFront) {
     same_socket = false;
   }
   if (!same_socket) GTEST_SKIP() << "no two cores in one package here: " << t.describe();
-  const Outcome o = qbench({"run", "-q", "mutex_cv", "-w", "flood", "-n", "2000", "--placement",
-                            "same-socket", "--out", dir_ / "p.csv"});
+  const Outcome o = qbench(once({"run", "-q", "mutex_cv", "-w", "flood", "-n", "2000",
+                                 "--placement", "same-socket", "--out", dir_ / "p.csv"}));
   ASSERT_EQ(o.code, 0) << describe(o);
   const Csv c = read_csv(dir_ / "p.csv");
   ASSERT_EQ(c.rows.size(), 1u);
@@ -325,8 +332,8 @@ TEST_F(QbenchCli, ListNamesEveryQueueFamily) {
 }
 
 TEST_F(QbenchCli, TinyRunWritesOneOkRowAndASecondRunAppends) {
-  const std::vector<std::string> args = {"run", "-q",   "mutex_cv", "-w",   "flood",
-                                         "-d",  "50ms", "--out",    "F.csv"};
+  const std::vector<std::string> args =
+      once({"run", "-q", "mutex_cv", "-w", "flood", "-d", "50ms", "--out", "F.csv"});
   Outcome o = qbench(args);
   ASSERT_EQ(o.code, 0) << describe(o);
   EXPECT_NE(o.out.find("F.csv"), std::string::npos) << o.out;
@@ -353,8 +360,8 @@ TEST_F(QbenchCli, TinyRunWritesOneOkRowAndASecondRunAppends) {
 }
 
 TEST_F(QbenchCli, LatencyOnAndOffPrintTheHarnessCostAndPingpongWritesRoundTrips) {
-  const Outcome o = qbench({"run", "-q", "ring_spsc+spin", "-w", "flood,pingpong", "-n", "20000",
-                            "--latency", "on,off", "--pin", "--out", "F.csv"});
+  const Outcome o = qbench(once({"run", "-q", "ring_spsc+spin", "-w", "flood,pingpong", "-n",
+                                 "20000", "--latency", "on,off", "--pin", "--out", "F.csv"}));
   ASSERT_EQ(o.code, 0) << describe(o);
   EXPECT_NE(o.out.find("harness cost"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("ring_spsc+spin flood 1x1 capacity 1024: on "), std::string::npos) << o.out;
@@ -381,7 +388,7 @@ TEST_F(QbenchCli, LatencyOnAndOffPrintTheHarnessCostAndPingpongWritesRoundTrips)
 // per row: the figures differ from row to row) and its fidelity; the console sums them up.
 TEST_F(QbenchCli, CalibrateGivesEveryRowItsOwnBareReferenceAndFidelity) {
   const Outcome o = qbench({"run", "-q", "ring_spsc+spin", "-w", "flood,pingpong", "-d", "50ms",
-                            "--reps", "3", "--calibrate", "--out", "F.csv"});
+                            "--reps", "3", "--warmup", "0", "--calibrate", "--out", "F.csv"});
   ASSERT_EQ(o.code, 0) << describe(o);
   EXPECT_NE(o.out.find("fidelity (--calibrate"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("ring_spsc+spin flood 1x1 capacity 1024, latency on: "), std::string::npos)
@@ -405,7 +412,7 @@ TEST_F(QbenchCli, ForeignSchemaIsRefusedUnlessOverwrite) {
   const fs::path f = dir_ / "F.csv";
   const std::string foreign = "a,b,c\n1,2,3\n";
   write_file(f, foreign);
-  Outcome o = qbench({"run", "-q", "mutex_cv", "-d", "30ms", "--out", "F.csv"});
+  Outcome o = qbench(once({"run", "-q", "mutex_cv", "-d", "30ms", "--out", "F.csv"}));
   EXPECT_EQ(o.code, 2) << describe(o);
   EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
   EXPECT_NE(o.err.find("--out"), std::string::npos) << o.err;
@@ -413,7 +420,7 @@ TEST_F(QbenchCli, ForeignSchemaIsRefusedUnlessOverwrite) {
   EXPECT_EQ(slurp(f), foreign);
   EXPECT_EQ(entries(), std::vector<std::string>{"F.csv"});
 
-  o = qbench({"run", "-q", "mutex_cv", "-d", "30ms", "--out", "F.csv", "--overwrite"});
+  o = qbench(once({"run", "-q", "mutex_cv", "-d", "30ms", "--out", "F.csv", "--overwrite"}));
   ASSERT_EQ(o.code, 0) << describe(o);
   const Csv c = read_csv(f);
   EXPECT_EQ(c.header.size(), qb::csv_columns().size());
@@ -424,7 +431,7 @@ TEST_F(QbenchCli, ForeignSchemaIsRefusedUnlessOverwrite) {
 
 TEST_F(QbenchCli, MatrixRunsEveryServableCombinationAndListsTheSkippedOne) {
   const Outcome o = qbench(
-      {"run", "-q", "mutex_cv,boost_spsc+spin", "-p", "1,2", "-d", "30ms", "--out", "M.csv"});
+      once({"run", "-q", "mutex_cv,boost_spsc+spin", "-p", "1,2", "-d", "30ms", "--out", "M.csv"}));
   ASSERT_EQ(o.code, 0) << describe(o);
   const Csv c = read_csv(dir_ / "M.csv");
   ASSERT_EQ(c.rows.size(), 3u);
@@ -441,8 +448,8 @@ TEST_F(QbenchCli, MatrixRunsEveryServableCombinationAndListsTheSkippedOne) {
 
 // An option some runs of a mixed matrix read is fine: the others ignore it, as --help says.
 TEST_F(QbenchCli, AnOptionThatSomeRunsReadIsAccepted) {
-  const Outcome o = qbench({"run", "-q", "mutex_cv", "-w", "flood,steady", "-r", "20k", "-d",
-                            "30ms", "--out", "M.csv", "--quiet"});
+  const Outcome o = qbench(once({"run", "-q", "mutex_cv", "-w", "flood,steady", "-r", "20k", "-d",
+                                 "30ms", "--out", "M.csv", "--quiet"}));
   ASSERT_EQ(o.code, 0) << describe(o);
   const Csv c = read_csv(dir_ / "M.csv");
   ASSERT_EQ(c.rows.size(), 2u);
@@ -474,9 +481,84 @@ TEST_F(QbenchCli, WarmupRunsAreNotReported) {
 
 // `qbench run --config FILE`: options of the run subcommand in a TOML/INI file, under a [run]
 // section (the layout CLI11 2.1 uses for a subcommand's options); the command line wins.
+// A run's memory is its own: the same configuration first and last in one invocation, with a
+// run between them that grows an unbounded queue by tens of MiB and frees it, reports the same
+// peak growth over its baseline (within 2 MiB), although the process's absolute peak may not.
+TEST_F(QbenchCli, PeakMemoryOfARunDoesNotDependOnItsPlaceInTheMatrix) {
+  const Outcome o = qbench({"run",        "-q",        "mutex_cv,mutex_deque+park,mutex_cv",
+                            "-w",         "flood",     "-p",
+                            "2",          "-c",        "1",
+                            "--capacity", "unbounded", "-n",
+                            "400k",       "--work",    "fixed:1us",
+                            "--reps",     "1",         "--warmup",
+                            "0",          "--out",     "R.csv",
+                            "--quiet"});
+  ASSERT_EQ(o.code, 0) << describe(o);
+  const Csv c = read_csv(dir_ / "R.csv");
+  ASSERT_EQ(c.rows.size(), 3u);
+  const auto growth = [&](std::size_t i) { return std::stod(c.at(i, "peak_rss_growth_bytes")); };
+  const double mib = 1 << 20;
+  // The runs held their items in memory: each grows by more than the margin checked below.
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_GT(std::stod(c.at(i, "peak_depth")), 100'000) << "row " << i;
+    EXPECT_GT(growth(i), 4 * mib) << "row " << i;
+    EXPECT_LE(std::stod(c.at(i, "rss_baseline_bytes")), std::stod(c.at(i, "peak_rss_bytes")));
+  }
+  EXPECT_NEAR(growth(2), growth(0), 2 * mib)
+      << "first " << growth(0) / mib << " MiB, last " << growth(2) / mib << " MiB";
+}
+
+// Saturation is not correctness: a paced run whose consumers cannot keep up passes (verdict ok,
+// exit 0) but is marked as behind in its row and on the console; one that keeps up is marked so.
+TEST_F(QbenchCli, APacedRunThatFallsBehindIsMarkedButPasses) {
+  const Outcome o =
+      qbench({"run", "-q", "mutex_cv", "-w", "steady", "-r", "20k,200k", "--work", "fixed:20us",
+              "-d", "200ms", "--reps", "1", "--warmup", "0", "--out", "K.csv"});
+  ASSERT_EQ(o.code, 0) << describe(o);
+  const Csv c = read_csv(dir_ / "K.csv");
+  ASSERT_EQ(c.rows.size(), 2u);
+  EXPECT_EQ(c.at(0, "verdict"), "ok");
+  EXPECT_EQ(c.at(0, "kept_up"), "1") << "20k/s of 20 us items: 40% of a consumer";
+  EXPECT_EQ(c.at(1, "verdict"), "ok");
+  EXPECT_EQ(c.at(1, "kept_up"), "0") << "200k/s of 20 us items: 4 consumers' worth";
+  EXPECT_NEAR(std::stod(c.at(1, "offered_per_s")), 200'000, 2'000);
+  EXPECT_LT(std::stod(c.at(1, "throughput_per_s")), 0.5 * 200'000);
+  EXPECT_NE(o.out.find("BEHIND"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("fell BEHIND the offered load"), std::string::npos) << o.out;
+  // The rate varies, so it has a console column of its own.
+  EXPECT_NE(o.out.find("200k"), std::string::npos) << o.out;
+}
+
+// The console: one line per configuration with the median and range of its repetitions, a
+// relative summary for the queues asked the same question, and the options that vary as columns.
+TEST_F(QbenchCli, ConsoleShowsOneLinePerConfigurationWithSpreadAndASummary) {
+  const Outcome o = qbench({"run", "-q", "mutex_cv,split_cv", "-w", "steady", "-b", "block,drop",
+                            "-d", "40ms", "--reps", "4", "--warmup", "0"});
+  ASSERT_EQ(o.code, 0) << describe(o);
+  std::vector<std::string> config_lines;
+  for (const std::string& l : lines_of(o.out))
+    if (l.rfind("mutex_cv ", 0) == 0 || l.rfind("split_cv ", 0) == 0) config_lines.push_back(l);
+  ASSERT_EQ(config_lines.size(), 4u) << o.out;  // 2 queues x 2 policies, not 16 repetitions
+  for (const std::string& l : config_lines) {
+    EXPECT_NE(l.find(" ["), std::string::npos) << "a range: " << l;
+    EXPECT_TRUE(l.find("block") != std::string::npos || l.find("drop") != std::string::npos)
+        << "the varying option's value: " << l;
+  }
+  EXPECT_NE(o.out.find("backpressure"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("summary per question"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("split_cv: p99 "), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find(" of mutex_cv's"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("one repetition per configuration"), std::string::npos) << o.out;
+
+  const Outcome one = qbench(
+      {"run", "-q", "mutex_cv", "-w", "steady", "-d", "30ms", "--reps", "1", "--warmup", "0"});
+  ASSERT_EQ(one.code, 0) << describe(one);
+  EXPECT_NE(one.out.find("one repetition per configuration"), std::string::npos) << one.out;
+}
+
 TEST_F(QbenchCli, ConfigFileWithRunSectionSetsOptions) {
   write_file(root_ / "qbench.toml", "[run]\nqueue = \"split_cv\"\nduration = \"50ms\"\n");
-  const Outcome o = qbench({"run", "--config", root_ / "qbench.toml", "--out", "C.csv"});
+  const Outcome o = qbench(once({"run", "--config", root_ / "qbench.toml", "--out", "C.csv"}));
   ASSERT_EQ(o.code, 0) << describe(o);
   const Csv c = read_csv(dir_ / "C.csv");
   ASSERT_EQ(c.rows.size(), 1u);
@@ -488,7 +570,7 @@ TEST_F(QbenchCli, ConfigFileWithRunSectionSetsOptions) {
 TEST_F(QbenchCli, CommandLineOverridesConfigFile) {
   write_file(root_ / "qbench.toml", "[run]\nqueue = \"split_cv\"\nduration = \"1s\"\n");
   const Outcome o =
-      qbench({"run", "--config", root_ / "qbench.toml", "-d", "30ms", "--out", "C.csv"});
+      qbench(once({"run", "--config", root_ / "qbench.toml", "-d", "30ms", "--out", "C.csv"}));
   ASSERT_EQ(o.code, 0) << describe(o);
   const Csv c = read_csv(dir_ / "C.csv");
   ASSERT_EQ(c.rows.size(), 1u);
@@ -499,7 +581,7 @@ TEST_F(QbenchCli, CommandLineOverridesConfigFile) {
 // A misspelt key must not be ignored silently: that run would not be the one asked for.
 TEST_F(QbenchCli, ConfigFileWithUnknownKeyIsRefused) {
   write_file(root_ / "qbench.toml", "[run]\nqueue = \"split_cv\"\ndurration = \"30ms\"\n");
-  const Outcome o = qbench({"run", "--config", root_ / "qbench.toml", "--out", "C.csv"});
+  const Outcome o = qbench(once({"run", "--config", root_ / "qbench.toml", "--out", "C.csv"}));
   EXPECT_EQ(o.code, 2) << describe(o);
   EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
   EXPECT_NE(o.err.find("durration"), std::string::npos) << o.err;
@@ -516,8 +598,8 @@ TEST_F(QbenchCli, StalledRunWritesItsRowMarkedStalledAndExitsNonZero) {
   bool stalled = false;
   for (int attempt = 0; attempt < 5 && !stalled; ++attempt) {
     const Outcome o =
-        qbench({"run", "-q", "mutex_cv_one", "-p", "1", "-c", "2", "--capacity", "1", "-d", "3s",
-                "--stall-timeout", "300ms", "--out", "S.csv", "--overwrite"});
+        qbench(once({"run", "-q", "mutex_cv_one", "-p", "1", "-c", "2", "--capacity", "1", "-d",
+                     "3s", "--stall-timeout", "300ms", "--out", "S.csv", "--overwrite"}));
     const Csv c = read_csv(dir_ / "S.csv");
     ASSERT_EQ(c.rows.size(), 1u) << describe(o);
     stalled = c.at(0, "verdict") == "stalled";
@@ -534,7 +616,8 @@ TEST_F(QbenchCli, CtrlCKeepsFinishedRowsAndTheFileStaysValid) {
   // SIGINT 1.5 s into a matrix of 1 s runs: the first run is finished, the second is cut short.
   std::string cmd =
       "cd " + shell_quote(dir_) + " && timeout --preserve-status -s INT 1.5 " +
-      shell_quote(QBENCH_BIN) + " run -q mutex_cv,split_cv,moodycamel+park -d 1s --out C.csv >" +
+      shell_quote(QBENCH_BIN) +
+      " run -q mutex_cv,split_cv,moodycamel+park -d 1s --reps 1 --warmup 0 --out C.csv >" +
       shell_quote(root_ / "stdout") + " 2>" + shell_quote(root_ / "stderr") + " </dev/null";
   const int status = std::system(cmd.c_str());
   ASSERT_TRUE(WIFEXITED(status));
@@ -577,7 +660,8 @@ TEST_F(QbenchCli, OffATerminalEachFinishedRunIsALineWithTheTimeLeft) {
   EXPECT_EQ(lines[6].rfind("[6/6] split_cv flood 1x1 rep 1: ok; ", 0), 0u) << lines[6];
   EXPECT_NE(lines[6].find("about 0 s left"), std::string::npos) << lines[6];
   // One run: no plan and no progress.
-  const Outcome one = qbench({"run", "-q", "mutex_cv", "-d", "30ms", "--out", "Q.csv", "--quiet"});
+  const Outcome one =
+      qbench(once({"run", "-q", "mutex_cv", "-d", "30ms", "--out", "Q.csv", "--quiet"}));
   ASSERT_EQ(one.code, 0) << describe(one);
   EXPECT_EQ(one.err.find("runs ("), std::string::npos) << one.err;
   EXPECT_EQ(one.err.find("[1/1]"), std::string::npos) << one.err;

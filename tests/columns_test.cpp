@@ -199,6 +199,8 @@ qb::RunResult burst_run() {
   r.lag.record(10);
   r.wait_stats = qb::WaitStats{.wakeups = 1, .wasted_wakeups = 0, .notifies = 1};
   r.peak_rss = 4096;
+  r.offered = 10;
+  r.schedule_s = 0.999;
   return r;
 }
 

@@ -47,7 +47,8 @@ constexpr std::string_view kHeaderV1 =
     "rss_after_bytes,peak_rss_bytes,peak_depth,pacing,cpu_pacing_s,shutdown,poll_interval_s,"
     "shutdown_s,fanout,depth,nodes_per_root,inline_nodes,keys,key_reorders,latency_recording,"
     "pinning,floor_rtt_p50_ns,floor_rtt_p99_ns,bare_ring_items_per_s,bare_items_per_s,"
-    "bare_rtt_p50_ns,fidelity,placement,topology,latency_samples,latency_sample_every,shard";
+    "bare_rtt_p50_ns,fidelity,placement,topology,latency_samples,latency_sample_every,shard,"
+    "rss_baseline_bytes,peak_rss_growth_bytes,depth_samples,schedule_s,offered_per_s,kept_up";
 
 RunContext test_context() {
   RunContext ctx;
@@ -128,7 +129,10 @@ RunResult burst_result() {
   r.rss_before = 1048576;
   r.rss_after = 2097152;
   r.peak_rss = 3145728;
+  r.rss_baseline = 524288;
   r.peak_depth = 77;
+  r.depth_samples = 12;
+  r.schedule_s = 2;  // 1010 offered over 2 s: 505/s; items refused, so it did not keep up
   return r;
 }
 
@@ -186,7 +190,9 @@ constexpr std::string_view kBurstRow =
     // cpu
     "1.5,0.5,0.75,1.25,2000000,0.8,30,5,11,4,13,"
     // memory
-    "1048576,2097152,3145728,77,sleep,0,close,,,,,,,,,on,,,,,,,,,,1000,1,";
+    "1048576,2097152,3145728,77,sleep,0,close,,,,,,,,,on,,,,,,,,,,1000,1,,"
+    // rss baseline .. kept up
+    "524288,2621440,12,2,505,0";
 
 constexpr std::string_view kFloodRow =
     "1,run-2,2024-01-02T03:04:05Z,0.1.0,abc1234,testhost,\"Test CPU, 2.0GHz \"\"X\"\"\",2,"
@@ -196,7 +202,8 @@ constexpr std::string_view kFloodRow =
     "ok,,0.25,0.2,0.05,5000,5000,0,0,5000,0,0,0,1,0,20000,"
     "1000,1000,1000,1000,1000,1000,1000,800,800,800,,,,"
     "0,0,0,0,0,0,0,0,,,,"
-    "4096,8192,,12,,,close,,,,,,,,,on,,,,,,,,,,1,5000,";
+    "4096,8192,,12,,,close,,,,,,,,,on,,,,,,,,,,1,5000,,"
+    "0,,0,,,";
 
 std::size_t column(std::string_view name) {
   const auto& cols = csv_columns();

@@ -338,6 +338,8 @@ TEST(Matrix, ShardBalancesByPlannedTime) {
   o.queue = "mutex_cv";
   o.duration = "1s";
   o.producers = "1,2,3,4,5";
+  o.reps = "1";
+  o.warmup = "0";
   Matrix whole = build_matrix(default_registry(), o);
   ASSERT_EQ(whole.runs.size(), 5u);
   o.shard = "1/2";

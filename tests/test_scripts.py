@@ -582,7 +582,7 @@ class EndToEndTest(Checks, unittest.TestCase):
         command = [QBENCH_BIN, "run", "--queue", "mutex_cv,moodycamel+park",
                    "--workload", "steady,burst", "--producers", "1", "--consumers", "1,2",
                    "--rate", "20k", "--peak-rate", "200k", "--burst", "50ms",
-                   "--period", "100ms", "--duration", "200ms", "--reps", "1",
+                   "--period", "100ms", "--duration", "200ms", "--reps", "1", "--warmup", "0",
                    "--out", cls.results, "--timeseries", cls.timeseries]
         proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
@@ -599,7 +599,11 @@ class EndToEndTest(Checks, unittest.TestCase):
         ok = [r for r in rows if r["verdict"] == "ok"]
         cls.expected = set()
         for w in {r["workload"] for r in ok}:
-            cls.expected |= {f"throughput_{w}.png", f"cpu_{w}.png"}
+            cls.expected.add(f"cpu_{w}.png")
+            # A paced workload's throughput is drawn only where some run fell behind (kept_up
+            # 0): where every run kept up, every queue sits on the offered rate.
+            if any(r["kept_up"] != 1 for r in ok if r["workload"] == w):
+                cls.expected.add(f"throughput_{w}.png")
             cls.expected |= {f"latency_{w}_{r['producers']}x{r['consumers']}.png"
                              for r in ok if r["workload"] == w}
             if any(r["wakeups"] is not None for r in ok if r["workload"] == w):
@@ -620,7 +624,10 @@ class EndToEndTest(Checks, unittest.TestCase):
         self.assertNotIn("Traceback", proc.stderr)
         paths = self.printed_paths(proc)
         self.assertEqual({os.path.basename(p) for p in paths}, self.expected)
-        self.assertIn("throughput_burst.png", {os.path.basename(p) for p in paths})
+        kept_up = all(r["kept_up"] == 1 for r in qbcsv.load_results([self.results])
+                      if r["verdict"] == "ok" and r["workload"] == "burst")
+        self.assertEqual("throughput_burst.png" in {os.path.basename(p) for p in paths},
+                         not kept_up)
         self.assertTrue(any(os.path.basename(p).startswith("timeline_burst_") for p in paths))
         for p in paths:
             self.assertPng(p)
@@ -641,12 +648,22 @@ class EndToEndTest(Checks, unittest.TestCase):
     def test_report(self):
         out = os.path.join(self.tmp, "report.html")
         proc = run_script("report.py", self.results, "--out", out,
-                          "--timeseries", self.timeseries)
+                          "--timeseries", self.timeseries, "--command", "qbench run -q a,b")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertNotIn("Traceback", proc.stderr)
         with open(out, encoding="utf-8") as f:
             page = f.read()
         self.assertTrue(page.startswith("<!DOCTYPE html>"))
+        # It opens with the findings: the command, then per question (workload and shape) the
+        # best queue by the question's figure, with its median and range; then the warnings.
+        findings = page[page.index('id="findings"'):page.index('id="context"')]
+        self.assertIn("<code>qbench run -q a,b</code>", findings)
+        self.assertIn("<b>steady 1x1</b>: best p99 latency: <b>", findings)
+        self.assertIn("<b>burst 1x2</b>: best p99 latency: <b>", findings)
+        self.assertIn("1 repetition", findings)
+        self.assertIn("One repetition per configuration", findings)
+        self.assertLess(page.index('id="findings"'), page.index('id="summary-section"'))
+        self.assertNotIn("docs/figures.md", page)  # a link that breaks once the file is shared
         images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
         self.assertEqual(len(images), len(self.expected))
         png = base64.b64decode(images[0], validate=True)
