@@ -15,7 +15,7 @@ namespace qb {
 namespace {
 
 std::string pad(std::string s, std::size_t w, bool right = true) {
-  if (s.size() >= w) return s + (right ? "" : " ");
+  if (s.size() >= w) return right ? " " + s : s + " ";  // too wide: still apart from its neighbour
   return right ? std::string(w - s.size(), ' ') + s : s + std::string(w - s.size(), ' ');
 }
 
@@ -296,7 +296,11 @@ void ConsoleReporter::flush() {
       for (const Rep& r : g.reps)
         if (r.ok && r.paced && !r.kept_up && r.offered_per_s > 0)
           share.push_back(r.throughput / r.offered_per_s);
-      kept = "BEHIND" + (share.empty() ? std::string() : " " + fixed(median(share) * 100, 0) + "%");
+      // A share that rounds to 100% fell behind by refusing a few items: say so, not "100%".
+      const double pct = share.empty() ? 0 : median(share) * 100;
+      kept = "BEHIND" + (share.empty() ? std::string()
+                         : pct >= 99.5 ? std::string(" >99%")
+                                       : " " + fixed(pct, 0) + "%");
       if (behind < ok) kept += " " + std::to_string(behind) + "/" + std::to_string(ok);
     }
   }
@@ -374,7 +378,7 @@ void ConsoleReporter::summary() {
       }
       out_ << "\n";
     } else {
-      out_ << "    best " << name << ": none (every queue failed or fell behind)\n";
+      out_ << "    best " << name << ": none (every queue failed, refused items or fell behind)\n";
     }
     for (const Configuration* g : cs) {
       if (g == &base) continue;

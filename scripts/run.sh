@@ -32,16 +32,17 @@ extra=("$@")
 
 # 2 cores here: 1x1 fits the machine; 2x2 runs 4 workers on 2 cores (oversubscribed, marked *),
 # which is where spinning and polling queues show their cost.
-ask "Consumers that need time: 20 us of CPU per item, 30k items/s offered" \
-  --workload steady --rate 30k --work fixed:20us --producers 1,2 --consumers 1,2 \
-  --duration 500ms
-ask "A burst the consumers cannot absorb: 400k/s for 50 ms into a 1024-item queue, 10 us per item" \
-  --workload burst --rate 20k --peak-rate 400k --burst 50ms --period 1s --work fixed:10us \
-  --backpressure block,timeout:1ms,drop --duration 400ms
-ask "An idle trickle: 1k items/s; what waiting costs in CPU" \
-  --workload steady --rate 1k --producers 1,2 --consumers 1,2 --duration 500ms
-ask "As fast as possible: no pacing, no work (the queue's own throughput)" \
-  --workload flood --duration 300ms
+work=(--workload steady --rate 30k --work fixed:20us --duration 400ms)
+ask "Consumers that need time (20 us of CPU per item, 30k items/s offered), 1x1" "${work[@]}"
+ask "Consumers that need time, 2x2 (oversubscribed)" "${work[@]}" --producers 2 --consumers 2
+ask "A burst the consumers cannot absorb: 400k/s for 50 ms into 1024 slots, 10 us per item" \
+  --workload burst --rate 10k --peak-rate 400k --burst 50ms --period 1s --work fixed:10us \
+  --backpressure block,timeout:1ms,drop --duration 300ms
+idle=(--workload steady --rate 1k --duration 300ms)
+ask "An idle trickle (1k items/s): what waiting costs in CPU, 1x1" "${idle[@]}"
+ask "An idle trickle, 2x2 (oversubscribed)" "${idle[@]}" --producers 2 --consumers 2
+ask "As fast as possible: no pacing, no work (the queue's own throughput), 1x1" \
+  --workload flood --duration 200ms
 
 /usr/bin/python3 scripts/plot.py "$dir/comparison.csv" --timeseries "$dir/timeseries.csv" \
   --out "$dir/figures" >/dev/null
