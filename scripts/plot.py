@@ -149,9 +149,11 @@ class Dataset:
     def label(self, series, workload):
         ctx, queue, variant, tag = series
         text = queue
+        # Columns that vary in the figure, except where they do not apply to this line ("-").
         extra = [f"{qbcsv.variant_name(variant[i][0])}="
                  f"{qbcsv.variant_value_text(variant[i][0], variant[i][1])}"
-                 for i in self._label_cols.get((workload, ctx, queue), ())]
+                 for i in self._label_cols.get((workload, ctx, queue), ())
+                 if qbcsv.variant_value_text(variant[i][0], variant[i][1]) != "-"]
         if extra:
             text += " [" + ", ".join(extra) + "]"
         if self.multi_context:

@@ -69,7 +69,7 @@ VARIANT_COLUMNS = tuple(c for c in KEY_COLUMNS if c not in SHAPE_COLUMNS)
 # Short names used in labels for some variant columns; the others go by their own name.
 VARIANT_NAMES = {
     "capacity": "cap", "peak_rate": "peak", "burst_s": "burst", "period_s": "period",
-    "service_s": "service", "service_mode": "mode", "backpressure": "bp",
+    "service": "work", "service_s": "work_time", "service_mode": "work_mode", "backpressure": "bp",
     "push_timeout_s": "timeout", "duration_s": "d", "items_target": "n",
     "poll_interval_s": "poll", "nodes_per_root": "nodes", "latency_recording": "latency",
     "pinning": "pin",

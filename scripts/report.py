@@ -58,8 +58,10 @@ COLUMNS = (
     ("CPU/item", "median CPU of the hand-off per consumed item (pacing excluded)"),
     ("cores busy", "median CPU seconds per wall second"),
     ("peak depth", "median of the per-run peak queue depth (items)"),
-    ("peak RSS", "median of the per-run peak resident memory"),
+    ("memory", "median of the per-run peak resident memory over the run's own baseline (the "
+               "process's peak RSS in files from a qbench that did not record the baseline)"),
     ("refused", "median items rejected (timeout) or dropped (drop) per run"),
+    ("kept up", "paced workloads: repetitions that kept up with the offered load (kept_up)"),
     ("verdicts", "verdicts of every repetition of this configuration"),
 )
 
@@ -172,10 +174,15 @@ def summary_table(ds):
         cells.append(_num_cell(busy, "" if busy is None else f"{busy:.2f}"))
         depth = med("peak_depth")
         cells.append(_num_cell(depth, "" if depth is None else f"{depth:g}"))
-        rss = med("peak_rss_bytes")
+        rss = med("peak_rss_growth_bytes")
+        if rss is None:
+            rss = med("peak_rss_bytes")
         cells.append(_num_cell(rss, qbcsv.byte_size(rss)))
         refused = med("refused")
         cells.append(_num_cell(refused, "" if refused is None else f"{refused:g}"))
+        kept = [r["kept_up"] for r in g.rows if r.get("kept_up") is not None]
+        cells.append(_num_cell(sum(kept) / len(kept), f"{int(sum(kept))}/{len(kept)}")
+                     if kept else _num_cell(None, ""))
         bad = any(v != "ok" for v in g.verdicts)
         cells.append(('<td class="bad">' if bad else "<td>") + _e(g.verdict_text()) + "</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
@@ -234,7 +241,8 @@ def findings(ds):
         column, higher, name, fmt = _primary(workload)
         label = f"{workload} {shape[0]}x{shape[1]}"
         extra = [f"{qbcsv.variant_name(c)}={qbcsv.variant_value_text(c, v)}"
-                 for i, (c, v) in enumerate(variant) if len(varies[(workload, i)]) > 1]
+                 for i, (c, v) in enumerate(variant)
+                 if len(varies[(workload, i)]) > 1 and v not in ("", "none")]
         if extra:
             label += " (" + ", ".join(extra) + ")"
         if ds.multi_context:

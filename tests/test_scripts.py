@@ -682,8 +682,8 @@ class EndToEndTest(Checks, unittest.TestCase):
         self.assertIn("<script>", page)
         self.assertEqual(len(re.findall(r"<tr><td>(mutex_cv|moodycamel\+park)</td>", page)), 8)
         for header in ("queue", "workload", "shape", "reps", "throughput/s", "p50", "p99",
-                       "p99.9", "max", "CPU/item", "cores busy", "peak depth", "peak RSS",
-                       "refused", "verdicts"):
+                       "p99.9", "max", "CPU/item", "cores busy", "peak depth", "memory",
+                       "refused", "kept up", "verdicts"):
             self.assertIn(f'scope="col">{header}</th>', page)
         # self-contained: no external resource
         self.assertNotRegex(page, r'(src|href)="(https?:)?//')
