@@ -485,6 +485,10 @@ TEST_F(QbenchCli, WarmupRunsAreNotReported) {
 // run between them that grows an unbounded queue by tens of MiB and frees it, reports the same
 // peak growth over its baseline (within 2 MiB), although the process's absolute peak may not.
 TEST_F(QbenchCli, PeakMemoryOfARunDoesNotDependOnItsPlaceInTheMatrix) {
+#ifdef QB_SANITIZER_BUILD
+  GTEST_SKIP() << "a sanitizer's allocator keeps freed memory in quarantine: the resident set "
+                  "is the sanitizer's, not the run's";
+#endif
   const Outcome o = qbench({"run",        "-q",        "mutex_cv,mutex_deque+park,mutex_cv",
                             "-w",         "flood",     "-p",
                             "2",          "-c",        "1",
@@ -512,13 +516,13 @@ TEST_F(QbenchCli, PeakMemoryOfARunDoesNotDependOnItsPlaceInTheMatrix) {
 // exit 0) but is marked as behind in its row and on the console; one that keeps up is marked so.
 TEST_F(QbenchCli, APacedRunThatFallsBehindIsMarkedButPasses) {
   const Outcome o =
-      qbench({"run", "-q", "mutex_cv", "-w", "steady", "-r", "20k,200k", "--work", "fixed:20us",
+      qbench({"run", "-q", "mutex_cv", "-w", "steady", "-r", "5k,200k", "--work", "fixed:20us",
               "-d", "200ms", "--reps", "1", "--warmup", "0", "--out", "K.csv"});
   ASSERT_EQ(o.code, 0) << describe(o);
   const Csv c = read_csv(dir_ / "K.csv");
   ASSERT_EQ(c.rows.size(), 2u);
   EXPECT_EQ(c.at(0, "verdict"), "ok");
-  EXPECT_EQ(c.at(0, "kept_up"), "1") << "20k/s of 20 us items: 40% of a consumer";
+  EXPECT_EQ(c.at(0, "kept_up"), "1") << "5k/s of 20 us items: 10% of a consumer";
   EXPECT_EQ(c.at(1, "verdict"), "ok");
   EXPECT_EQ(c.at(1, "kept_up"), "0") << "200k/s of 20 us items: 4 consumers' worth";
   EXPECT_NEAR(std::stod(c.at(1, "offered_per_s")), 200'000, 2'000);

@@ -1,0 +1,170 @@
+// The console reporter on made-up runs: one line per configuration with the median and range of
+// its repetitions, the options that vary as columns, the summary per question with ratio
+// intervals, and the notes (fell behind, noisy, one repetition, uncertain depth).
+#include "results/console.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using qb::ConsoleReporter;
+using qb::RunResult;
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    out.push_back(l);
+  return out;
+}
+
+// A flood repetition of `queue` that consumed `per_s` items in one second.
+RunResult flood(const std::string& queue, double per_s, int rep) {
+  RunResult r;
+  r.config.queue = queue;
+  r.config.workload = qb::WorkloadKind::flood;
+  r.config.rep = rep;
+  r.elapsed_s = r.span_s = 1;
+  r.consumed = r.offered = r.accepted = static_cast<std::uint64_t>(per_s);
+  r.latency.record(1000 + rep);
+  r.peak_depth = 10;
+  r.depth_samples = 100;
+  return r;
+}
+
+// A steady repetition offered 1000 items over `schedule_s`, consumed over `elapsed_s`.
+RunResult steady(const std::string& queue, double elapsed_s, int rep, std::uint64_t rate) {
+  RunResult r;
+  r.config.queue = queue;
+  r.config.workload = qb::WorkloadKind::steady;
+  r.config.rate = static_cast<double>(rate);
+  r.config.rep = rep;
+  r.offered = r.accepted = r.consumed = 1000;
+  r.schedule_s = 1;
+  r.elapsed_s = r.span_s = elapsed_s;
+  r.latency.record(50'000);
+  r.depth_samples = 100;
+  return r;
+}
+
+std::string report(const std::vector<RunResult>& runs,
+                   std::vector<ConsoleReporter::Varying> v = {}) {
+  std::ostringstream out;
+  ConsoleReporter c(out);
+  c.plan(std::move(v), 12);
+  c.report_context(qb::RunContext{});
+  for (const RunResult& r : runs)
+    c.report_run(r, "id");
+  c.finalize();
+  return out.str();
+}
+
+std::vector<std::string> starting_with(const std::string& text, const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const auto& l : lines(text))
+    if (l.rfind(prefix, 0) == 0) out.push_back(l);
+  return out;
+}
+
+TEST(Console, OneLinePerConfigurationWithMedianAndRange) {
+  std::vector<RunResult> runs;
+  for (int rep = 0; rep < 5; ++rep)
+    runs.push_back(flood("slow_q", 100'000 + 1000 * rep, rep));  // 100k .. 104k
+  for (int rep = 0; rep < 5; ++rep)
+    runs.push_back(flood("fast_q", 200'000 + 2000 * rep, rep));  // 200k .. 208k
+  const std::string out = report(runs);
+  const auto slow = starting_with(out, "slow_q ");
+  ASSERT_EQ(slow.size(), 1u) << out;
+  EXPECT_NE(slow[0].find("102.0k [100.0-104.0k]"), std::string::npos) << slow[0];
+  EXPECT_EQ(starting_with(out, "fast_q ").size(), 1u) << out;
+  // The summary: fast_q's throughput over slow_q's, 2x, with an interval that excludes 1.
+  EXPECT_NE(out.find("best throughput: fast_q"), std::string::npos) << out;
+  EXPECT_NE(out.find("fast_q: 2.00x (1.9"), std::string::npos) << out;
+  EXPECT_NE(out.find("the throughput"), std::string::npos) << out;
+  EXPECT_NE(out.find("next slow_q,"), std::string::npos) << "told apart:\n" << out;
+  EXPECT_EQ(out.find("noisy"), std::string::npos) << out;
+  EXPECT_EQ(out.find("one repetition"), std::string::npos) << out;
+}
+
+TEST(Console, OverlappingRepetitionsAreNotToldApart) {
+  std::vector<RunResult> runs;
+  for (int rep = 0; rep < 5; ++rep)
+    runs.push_back(flood("a_q", 1000 + 100 * rep, rep));
+  for (int rep = 0; rep < 5; ++rep)
+    runs.push_back(flood("b_q", 1050 + 100 * rep, rep));
+  const std::string out = report(runs);
+  EXPECT_NE(out.find("not distinguishable from a_q"), std::string::npos) << out;
+  EXPECT_NE(out.find("noisy"), std::string::npos) << "a 40% range:\n" << out;
+}
+
+TEST(Console, APacedRunThatFellBehindIsMarkedWithTheShareAchieved) {
+  std::vector<RunResult> runs;
+  for (int rep = 0; rep < 5; ++rep)
+    runs.push_back(steady("kept_q", 1.0, rep, 1000));
+  for (int rep = 0; rep < 5; ++rep)
+    runs.push_back(steady("late_q", 2.0, rep, 1000));  // twice the schedule: half the rate
+  const std::string out = report(runs);
+  const auto kept = starting_with(out, "kept_q "), late = starting_with(out, "late_q ");
+  ASSERT_EQ(kept.size(), 1u);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_NE(kept[0].find(" yes "), std::string::npos) << kept[0];
+  EXPECT_NE(late[0].find("BEHIND 50%"), std::string::npos) << late[0];
+  EXPECT_NE(late[0].find(" ok"), std::string::npos) << "behind is not a failure: " << late[0];
+  EXPECT_NE(out.find("late_q: p99"), std::string::npos) << out;
+  EXPECT_NE(out.find("fell BEHIND the offered load"), std::string::npos) << out;
+  // The best p99 is chosen among the queues that kept up.
+  EXPECT_NE(out.find("best p99 latency: kept_q"), std::string::npos) << out;
+}
+
+TEST(Console, VaryingOptionsAreColumnsAndSplitTheQuestions) {
+  std::vector<RunResult> runs;
+  for (const std::uint64_t rate : {1000, 2000})
+    for (const char* q : {"a_q", "b_q"})
+      for (int rep = 0; rep < 2; ++rep)
+        runs.push_back(steady(q, 1.0, rep, rate));
+  const std::string out =
+      report(runs, {{"rate", [](const qb::RunConfig& c) { return std::to_string(int(c.rate)); }}});
+  EXPECT_EQ(starting_with(out, "a_q ").size(), 2u) << out;
+  EXPECT_NE(out.find(" rate "), std::string::npos) << "the heading:\n" << out;
+  EXPECT_NE(out.find("steady 1x1 rate 1000 (2 repetitions each)"), std::string::npos) << out;
+  EXPECT_NE(out.find("steady 1x1 rate 2000 (2 repetitions each)"), std::string::npos) << out;
+  EXPECT_NE(out.find("no interval with fewer than 4 a side"), std::string::npos) << out;
+}
+
+TEST(Console, OneRepetitionAndShortRunsAreCalledOut) {
+  RunResult r = flood("a_q", 1000, 0);
+  r.depth_samples = 1;  // a run of one sampler tick
+  const std::string out = report({r});
+  EXPECT_NE(out.find("one repetition per configuration"), std::string::npos) << out;
+  EXPECT_NE(out.find("depth ?"), std::string::npos) << out;
+  const auto line = starting_with(out, "a_q ");
+  ASSERT_EQ(line.size(), 1u);
+  EXPECT_NE(line[0].find(" ? "), std::string::npos) << line[0];
+}
+
+TEST(Console, FailedRepetitionsAreCountedAndListedUnderTheirLine) {
+  std::vector<RunResult> runs;
+  for (int rep = 0; rep < 3; ++rep) {
+    RunResult r = flood("a_q", 1000, rep);
+    if (rep == 1) {
+      r.verdict = qb::Verdict::failed;
+      r.detail = "2 items lost";
+    }
+    runs.push_back(r);
+  }
+  const std::string out = report(runs);
+  const auto l = lines(out);
+  const auto it = std::find_if(l.begin(), l.end(),
+                               [](const std::string& s) { return s.rfind("a_q ", 0) == 0; });
+  ASSERT_NE(it, l.end()) << out;
+  EXPECT_NE(it->find("1/3 FAILED"), std::string::npos) << *it;
+  ASSERT_NE(it + 1, l.end());
+  EXPECT_EQ(*(it + 1), "    rep 1: failed: 2 items lost");
+  EXPECT_NE(out.find("1 of 3 runs did not pass"), std::string::npos) << out;
+}
+
+}  // namespace
