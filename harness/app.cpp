@@ -30,6 +30,16 @@ int qbench_main(int argc, char** argv, const Registry& registry) {
   cli::RunOptions opts;
   auto* run = app.add_subcommand("run", "run one configuration or the cross product of lists");
   cli::add_run_options(*run, opts);
+  run->footer(
+      "\nexamples (each configuration runs 5 times after a warm-up; the console shows the median "
+      "and range):\n"
+      "  qbench run -q mutex_cv,moodycamel+park -w steady -r 50k\n"
+      "  qbench run -q split_cv -w burst -r 20k --peak-rate 200k --burst 200ms --period 2s "
+      "--work fixed:20us -c 2 -b block,timeout:5ms,drop --out burst.csv\n"
+      "  qbench run -q all -w flood -n 2M --reps 3 --out flood.csv\n"
+      "\ndocs: README.md, section \"The qbench command\", and results/README.md, every CSV column "
+      "(in the source tree, or share/doc/qbench once installed); qbench list names every queue "
+      "and workload, qbench columns every column");
   app.set_config("--config", "", "read options from a TOML/INI file ([run] section)");
   app.allow_config_extras(CLI::config_extras_mode::error);
   run->fallthrough();
