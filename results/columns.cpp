@@ -157,6 +157,11 @@ constexpr Column measure(std::string_view name, Unit unit, Better better, Getter
                          unsigned flags = 0, Role role = Role::metric) {
   return {name, role, Type::number, unit, better, get, flags};
 }
+// A column schema v2 renamed: `formerly` is its name in v1.
+constexpr Column renamed(Column c, std::string_view formerly) {
+  c.formerly = formerly;
+  return c;
+}
 
 using enum Role;
 using enum Better;
@@ -217,7 +222,7 @@ consteval auto join(const std::array<Column, N>&... parts) {
   return out;
 }
 
-// ---- The results file (`qbench run --out`), schema v1 ---------------------------------------
+// ---- The results file (`qbench run --out`), schema v2 (v1 with three columns renamed) --------
 // In file order; new columns only at the end, flagged `appended`.
 constexpr auto kResults = join(
     std::array{col::schema_version, col::run_id},
@@ -240,8 +245,11 @@ constexpr auto kResults = join(
         col::consumers,
         number("oversubscribed", setting, U::flag, of_run<&RunResult::oversubscribed>),
         col::capacity,
-        number("rate", key, U::per_second, only<paced, of_config<&RunConfig::rate>>),
-        number("peak_rate", key, U::per_second, only<burst, of_config<&RunConfig::peak_rate>>),
+        renamed(number("rate_per_s", key, U::per_second, only<paced, of_config<&RunConfig::rate>>),
+                "rate"),
+        renamed(number("peak_rate_per_s", key, U::per_second,
+                       only<burst, of_config<&RunConfig::peak_rate>>),
+                "peak_rate"),
         number("burst_s", key, U::seconds, only<burst, of_config<&RunConfig::burst>>),
         number("period_s", key, U::seconds, only<burst, of_config<&RunConfig::period>>),
         text("gaps", key, only<paced, of_config<&RunConfig::gaps>>),
@@ -356,7 +364,9 @@ constexpr auto kResults = join(
         measure("shutdown_s", U::seconds, lower, only<shut_down, of_run<&RunResult::shutdown_s>>,
                 appended),
         number("fanout", key, U::count, only<tree, of_config<&RunConfig::fanout>>, appended),
-        number("depth", key, U::count, only<tree, of_config<&RunConfig::depth>>, appended),
+        renamed(number("tree_depth", key, U::count, only<tree, of_config<&RunConfig::depth>>,
+                       appended),
+                "depth"),
         number("nodes_per_root", key, U::count, only<tree, of_config<&RunConfig::nodes_per_root>>,
                appended),
         measure("inline_nodes", U::count, lower, only<tree, of_run<&RunResult::inline_nodes>>,
@@ -411,7 +421,7 @@ constexpr auto kResults = join(
         measure("kept_up", U::flag, higher, of_run<&RunResult::kept_up>, appended),
     });
 
-// ---- The time-series file (`qbench run --timeseries`), schema v1 ----------------------------
+// ---- The time-series file (`qbench run --timeseries`), schema v2 (v1 with depth renamed) -----
 // One row per sampler tick: the run's identity and shape (the results file's rows), then the
 // sample.
 constexpr std::array kTimeseries = {
@@ -432,7 +442,7 @@ constexpr std::array kTimeseries = {
              std::snprintf(t, sizeof t, "%.6f", s.sample->t_s);
              return std::string(t);
            }),
-    measure("depth", U::items, lower, of_sample<&Sample::depth>),
+    renamed(measure("queue_depth", U::items, lower, of_sample<&Sample::depth>), "depth"),
     measure("rss_bytes", U::bytes, lower, of_sample<&Sample::rss_bytes>),
     measure("consumed", U::items, higher, of_sample<&Sample::consumed>),
     measure("accepted", U::items, higher, of_sample<&Sample::accepted>),
@@ -566,6 +576,7 @@ std::string flags_text(const Column& c) {
   std::string s;
   if (c.has(compared)) s += "compared";
   if (c.has(appended)) s += s.empty() ? "appended" : ", appended";
+  if (!c.formerly.empty()) s += (s.empty() ? "v1: " : ", v1: ") + std::string(c.formerly);
   return s;
 }
 
@@ -614,7 +625,8 @@ void write_columns_text(std::ostream& out) {
          "       metric      a measurement; `better` is its direction\n"
          "flags: compared    compared by `qbench compare` when no --metric is given\n"
          "       appended    added to schema v1 after its first release: older files read it "
-         "blank\n";
+         "blank\n"
+         "       v1: NAME    renamed in schema v2; a v1 file's column NAME is read as this one\n";
 }
 
 void write_columns_json(std::ostream& out) {
@@ -633,8 +645,9 @@ void write_columns_json(std::ostream& out) {
           << "\", \"type\": \"" << to_string(c.type) << "\", \"unit\": \"" << to_string(c.unit)
           << "\", \"better\": \"" << to_string(c.better)
           << "\", \"compared\": " << (c.has(compared) ? "true" : "false")
-          << ", \"appended\": " << (c.has(appended) ? "true" : "false") << "}"
-          << (i + 1 < table.columns.size() ? "," : "") << "\n";
+          << ", \"appended\": " << (c.has(appended) ? "true" : "false")
+          << (c.formerly.empty() ? "" : ", \"formerly\": \"" + std::string(c.formerly) + "\"")
+          << "}" << (i + 1 < table.columns.size() ? "," : "") << "\n";
     }
     out << "    ]\n  }" << (t + 1 < tables.size() ? "," : "") << "\n";
   }

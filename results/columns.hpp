@@ -24,8 +24,8 @@ namespace qb {
 // Each file's schema version: its first column on every row. A file's header is the same for the
 // same version; columns are only ever appended, and a change that removes, reorders or changes
 // the meaning of a column bumps the version.
-inline constexpr int csv_schema_version = 1;  // the results file
-inline constexpr int timeseries_schema_version = 1;
+inline constexpr int csv_schema_version = 2;  // the results file
+inline constexpr int timeseries_schema_version = 2;
 inline constexpr int calibration_schema_version = 1;
 
 // What a column says about a row.
@@ -101,6 +101,9 @@ struct Column {
   Better better;
   Getter get;
   unsigned flags = 0;
+  // Its name in schema v1 when v2 renamed it (`rate` is `rate_per_s` since v2), else empty.
+  // Readers of v1 files (results/csv_reader, scripts/qbcsv.py) read it under its new name.
+  std::string_view formerly{};
 
   [[nodiscard]] constexpr bool has(unsigned f) const { return (flags & f) != 0; }
 };

@@ -104,16 +104,31 @@ ResultsTable read_results(std::istream& in, const std::string& name) {
     throw ReadError(name + ": not a qbench results file: its header starts with " +
                     quote(header.front()) + ", not schema_version");
   }
+  // The header of schema v1: the same columns, the renamed ones under their v1 names. A v1 file
+  // is read as v2 (its columns under their new names, its rows' schema_version made 2).
+  const auto& cols = results_table().columns;
   const std::size_t common = std::min(header.size(), known.size());
+  bool v1 = false;
   for (std::size_t i = 0; i < common; ++i) {
-    if (header[i] != known[i]) {
-      throw ReadError(name + ": another CSV schema: column " + std::to_string(i + 1) + " is " +
-                      quote(header[i]) + " where qbench's schema v" +
-                      std::to_string(csv_schema_version) + " has " + quote(known[i]));
+    if (header[i] == known[i]) continue;
+    if (!cols[i].formerly.empty() && header[i] == cols[i].formerly) {
+      v1 = true;
+      continue;
+    }
+    throw ReadError(name + ": another CSV schema: column " + std::to_string(i + 1) + " is " +
+                    quote(header[i]) + " where qbench's schema v" +
+                    std::to_string(csv_schema_version) + " has " + quote(known[i]) +
+                    (cols[i].formerly.empty() ? std::string()
+                                              : " (v1: " + std::string(cols[i].formerly) + ")"));
+  }
+  // A header with both a v1 name and a v2 name of renamed columns is neither schema.
+  for (std::size_t i = 0; v1 && i < common; ++i) {
+    if (!cols[i].formerly.empty() && header[i] == known[i]) {
+      throw ReadError(name + ": another CSV schema: column " + std::to_string(i + 1) + " " +
+                      quote(header[i]) + " is a v2 name in a header with v1 names");
     }
   }
   // Schema v1 as first released: the columns before the first appended one.
-  const auto& cols = results_table().columns;
   const auto original_end = static_cast<std::size_t>(
       std::find_if(cols.begin(), cols.end(), [](const Column& c) { return c.has(appended); }) -
       cols.begin());
@@ -137,6 +152,7 @@ ResultsTable read_results(std::istream& in, const std::string& name) {
   }
 
   const std::string version = std::to_string(csv_schema_version);
+  const std::string file_version = v1 ? "1" : version;
   for (std::size_t r = first + 1; r < records.size(); ++r) {
     const Record& rec = records[r];
     if (blank(rec.text)) continue;
@@ -151,10 +167,12 @@ ResultsTable read_results(std::istream& in, const std::string& name) {
       throw ReadError(name + ":" + std::to_string(rec.line) + ": " + std::to_string(f.size()) +
                       " fields where the header has " + std::to_string(header.size()));
     }
-    if (f.front() != version) {
+    if (f.front() != file_version) {
       throw ReadError(name + ":" + std::to_string(rec.line) + ": schema_version " +
-                      quote(f.front()) + "; this qbench reads schema v" + version + " only");
+                      quote(f.front()) + " under a schema v" + file_version +
+                      " header; this qbench reads schema v1 and v" + version);
     }
+    f.front() = version;  // read as the current schema
     // Into the table's layout: qbench's columns (blank where an older file lacks them), extras.
     std::vector<std::string> row(t.columns.size());
     for (std::size_t i = 0; i < common; ++i)

@@ -1,8 +1,11 @@
 // Reads a qbench results file (results/README.md) back: the header, checked against qbench's own
 // schema, and every row, for `qbench compare` and scripts written in C++.
 //
-// Header policy (schema v1 grows only at the end, without a version bump; DESIGN.md section 6):
-// - the first column must be `schema_version`, and every row must say 1 (csv_schema_version);
+// Header policy (a schema grows only at the end, without a version bump; DESIGN.md section 6):
+// - the first column must be `schema_version`, and every row must say 2 (csv_schema_version), or
+//   1 under a header of schema v1: v2 renamed three columns (Column::formerly: `rate` is
+//   `rate_per_s`, `peak_rate` `peak_rate_per_s`, `depth` `tree_depth`); a v1 file is read as v2,
+//   its columns under their new names and its rows' schema_version made 2;
 // - the header must agree with qbench's columns (csv_columns()) over their common length, and
 //   reach at least `peak_depth`, the last column of v1 as first released. So a file written by an
 //   older qbench (without the later columns, such as `pacing`) is read, its missing columns blank

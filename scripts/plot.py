@@ -225,15 +225,15 @@ def workload_text(workload, groups):
         return values.pop() if len(values) == 1 else None
 
     parts = []
-    rate, peak, burst, period = same("rate"), same("peak_rate"), same("burst_s"), same("period_s")
+    rate, peak, burst, period = same("rate_per_s"), same("peak_rate_per_s"), same("burst_s"), same("period_s")
     if workload == "flood":
         parts.append("as fast as possible")
     elif workload == "burst" and rate and peak and burst and period:
-        parts.append(f"{qbcsv.variant_value_text('rate', rate)}, "
-                     f"{qbcsv.variant_value_text('peak_rate', peak)} for "
+        parts.append(f"{qbcsv.variant_value_text('rate_per_s', rate)}, "
+                     f"{qbcsv.variant_value_text('peak_rate_per_s', peak)} for "
                      f"{qbcsv.duration_s(burst)} every {qbcsv.duration_s(period)}")
     elif rate:
-        parts.append(qbcsv.variant_value_text("rate", rate))
+        parts.append(qbcsv.variant_value_text("rate_per_s", rate))
     if same("gaps") == "exponential":
         parts.append("Poisson gaps")
     service = same("service")
@@ -409,12 +409,12 @@ def _offered_rate(workload, groups):
     for g in groups:
         v = dict(g.variant)
         try:
-            rate = float(v["rate"])
+            rate = float(v["rate_per_s"])
         except ValueError:
             return None
         if workload == "burst":
             try:
-                peak, burst, period = (float(v["peak_rate"]), float(v["burst_s"]),
+                peak, burst, period = (float(v["peak_rate_per_s"]), float(v["burst_s"]),
                                        float(v["period_s"]))
             except ValueError:
                 return None
@@ -712,7 +712,7 @@ def fig_timeline(tl, results_ds=None):
     for col in range(3):
         for row in range(1, nrows):
             axes[row][col].sharey(axes[0][col])
-    peak_depth = max((r["depth"] or 0 for _l, rows, _r in panels for r in rows), default=0)
+    peak_depth = max((r["queue_depth"] or 0 for _l, rows, _r in panels for r in rows), default=0)
     latency_values = []
     for _label, rows, _result in panels:
         for r in rows:
@@ -736,7 +736,7 @@ def fig_timeline(tl, results_ds=None):
             for lo, hi in _burst_windows(rows):
                 ax.axvspan(lo, hi, color="orange", alpha=0.18, linewidth=0)
                 any_burst = True
-        ax_depth.plot(t, [_nan(r["depth"]) for r in rows], color=color, linewidth=1.2)
+        ax_depth.plot(t, [_nan(r["queue_depth"]) for r in rows], color=color, linewidth=1.2)
         cap = rows[0]["capacity"]
         if cap.isdigit() and peak_depth >= 0.5 * int(cap):
             ax_depth.axhline(int(cap), color="0.5", linestyle="-.", linewidth=0.9)

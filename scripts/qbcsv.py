@@ -36,6 +36,10 @@ def _names(columns, keep=lambda c: True):
 
 
 SCHEMA_VERSION = str(COLUMNS["results"]["schema_version"])
+# Schema v2 renamed some columns of v1 ("formerly": the v1 name); a v1 file is read as v2.
+V1_NAMES = {kind: {c["formerly"]: c["name"] for c in table["columns"] if "formerly" in c}
+            for kind, table in (("results", COLUMNS["results"]),
+                                ("time-series", COLUMNS["timeseries"]))}
 
 # Columns every results file has (schema v1 as first released), and the numeric ones; blank
 # means "not applicable" and reads as None.
@@ -68,8 +72,8 @@ VARIANT_COLUMNS = tuple(c for c in KEY_COLUMNS if c not in SHAPE_COLUMNS)
 
 # Short names used in labels for some variant columns; the others go by their own name.
 VARIANT_NAMES = {
-    "capacity": "cap", "peak_rate": "peak", "burst_s": "burst", "period_s": "period",
-    "service": "work", "service_s": "work_time", "service_mode": "work_mode", "backpressure": "bp",
+    "capacity": "cap", "rate_per_s": "rate", "peak_rate_per_s": "peak", "burst_s": "burst",
+    "period_s": "period", "service": "work", "service_s": "work_time", "service_mode": "work_mode", "backpressure": "bp",
     "push_timeout_s": "timeout", "duration_s": "d", "items_target": "n",
     "poll_interval_s": "poll", "nodes_per_root": "nodes", "latency_recording": "latency",
     "pinning": "pin",
@@ -153,12 +157,23 @@ def read_table(path, required, numeric, nonblank, kind):
         raise InputError(
             f"{path}: not a qbench {kind} CSV (its header starts with {first[:40]!r}, "
             f"expected 'schema_version')")
-    if kind == "results" and _looks_like(header, _TIMESERIES_ONLY):
+    # The other kind of file, in either schema version.
+    as_kind = {k: [V1_NAMES[k].get(h, h) for h in header] for k in V1_NAMES}
+    if kind == "results" and _looks_like(as_kind["time-series"], _TIMESERIES_ONLY):
         raise InputError(f"{path}: this is a time-series file, not a results file "
                          f"(pass it with --timeseries)")
-    if kind == "time-series" and _looks_like(header, _RESULTS_ONLY):
+    if kind == "time-series" and _looks_like(as_kind["results"], _RESULTS_ONLY):
         raise InputError(f"{path}: this is a results file, not a time-series file "
                          f"(pass it as a positional argument)")
+    # A v1 file: its renamed columns under their v2 names; its rows must say 1.
+    renamed = V1_NAMES[kind]
+    file_version = SCHEMA_VERSION
+    if any(h in renamed for h in header):
+        if any(h in renamed.values() for h in header):
+            raise InputError(f"{path}: a header with both v1 and v2 column names "
+                             f"({', '.join(h for h in header if h in renamed)})")
+        header = as_kind[kind]
+        file_version = "1"
     missing = [c for c in required if c not in header]
     if missing:
         plural = "s" if len(missing) > 1 else ""
@@ -170,11 +185,13 @@ def read_table(path, required, numeric, nonblank, kind):
     for line_no, fields in enumerate(text_rows[1:], start=2):
         if not fields or all(x == "" for x in fields):
             continue  # blank line
-        if [x.strip() for x in fields] == header:
+        if [renamed.get(x.strip(), x.strip()) for x in fields] == header:
             continue  # a repeated header: files joined with `cat`
-        if fields[0] != SCHEMA_VERSION:
-            raise InputError(f"{path}: line {line_no}: schema_version {fields[0][:20]!r}; "
-                             f"these scripts read schema version {SCHEMA_VERSION} only")
+        if fields[0] != file_version:
+            raise InputError(f"{path}: line {line_no}: schema_version {fields[0][:20]!r} under "
+                             f"a schema v{file_version} header; these scripts read schema "
+                             f"versions 1 and {SCHEMA_VERSION}")
+        fields = [SCHEMA_VERSION] + fields[1:]  # read as the current schema
         if len(fields) != len(header):
             raise InputError(f"{path}: line {line_no}: {len(fields)} fields, "
                              f"the header has {len(header)}")

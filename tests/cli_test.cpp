@@ -346,7 +346,7 @@ TEST_F(QbenchCli, TinyRunWritesOneOkRowAndASecondRunAppends) {
   EXPECT_EQ(c.at(0, "workload"), "flood");
   EXPECT_EQ(c.at(0, "duration_s"), "0.05");
   EXPECT_EQ(c.at(0, "rep"), "0");
-  EXPECT_EQ(c.at(0, "rate"), "");  // flood: not applicable
+  EXPECT_EQ(c.at(0, "rate_per_s"), "");  // flood: not applicable
   EXPECT_EQ(entries(), std::vector<std::string>{"F.csv"});
 
   o = qbench(args);
@@ -454,7 +454,7 @@ TEST_F(QbenchCli, AnOptionThatSomeRunsReadIsAccepted) {
   const Csv c = read_csv(dir_ / "M.csv");
   ASSERT_EQ(c.rows.size(), 2u);
   EXPECT_EQ(c.at(1, "workload"), "steady");
-  EXPECT_EQ(c.at(1, "rate"), "20000");
+  EXPECT_EQ(c.at(1, "rate_per_s"), "20000");
 }
 
 // --quiet without --out would run and throw the results away: refused before anything runs.

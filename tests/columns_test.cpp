@@ -123,7 +123,7 @@ TEST(ColumnTable, SharedColumnsAreTheSameRows) {
 TEST(ColumnTable, TimeSeriesAndCalibrationHeadersAreUnchanged) {
   EXPECT_EQ(qb::timeseries_header(),
             "schema_version,run_id,git_sha,host,queue,workload,producers,consumers,capacity,"
-            "backpressure,rep,t_s,depth,rss_bytes,consumed,accepted,refused,in_burst,"
+            "backpressure,rep,t_s,queue_depth,rss_bytes,consumed,accepted,refused,in_burst,"
             "latency_mean_ns,latency_p99_ns,latency_max_ns");
   EXPECT_EQ(qb::calibration_table().header(),
             "schema_version,timestamp,qbench_version,git_sha,host,cpu_model,cores,memory_bytes,"
@@ -144,8 +144,8 @@ TEST(ColumnTable, CompareKeysAreEveryKeyColumnAndDefaultsAreTheComparedFlag) {
   EXPECT_EQ(ck[1], qb::col::workload.name);
   EXPECT_EQ(ck[2], qb::col::producers.name);
   EXPECT_EQ(ck[3], qb::col::consumers.name);
-  for (const char* k :
-       {"fanout", "depth", "nodes_per_root", "keys", "latency_recording", "pinning", "shutdown"})
+  for (const char* k : {"fanout", "tree_depth", "nodes_per_root", "keys", "latency_recording",
+                        "pinning", "shutdown", "rate_per_s", "peak_rate_per_s"})
     EXPECT_TRUE(keys.count(k)) << k << " is a configuration key";
   EXPECT_EQ(qb::default_compare_metrics(),
             (std::vector<std::string>{"throughput_per_s", "latency_p99_ns"}));
@@ -280,7 +280,7 @@ TEST(ColumnTable, TimeSeriesAndCalibrationRowsFillEveryColumn) {
   for (std::size_t i = 0; i < ts.size(); ++i)
     EXPECT_FALSE(ts[i].empty()) << qb::timeseries_table().columns[i].name;
   EXPECT_EQ(qb::csv_line(ts),
-            "1,run-1,abc1234,h,mutex_cv,burst,1,1,1024,timeout,0,0.500000,3,4096,"
+            "2,run-1,abc1234,h,mutex_cv,burst,1,1,1024,timeout,0,0.500000,3,4096,"
             "10,13,1,1,100,150,200");
 
   qb::Calibration cal;
@@ -331,7 +331,7 @@ TEST_F(QbenchColumns, PrintsTheTablePlainAndAsTheCheckedInJson) {
 
   const auto plain = run(QBENCH_BIN, {"columns"}, 60);
   ASSERT_EQ(plain.code, 0) << qb::test::describe(plain);
-  for (const char* needle : {"results (schema_version 1, ", "timeseries (schema_version 1, ",
+  for (const char* needle : {"results (schema_version 2, ", "timeseries (schema_version 2, ",
                              "calibration (schema_version 1, ", "name", "role", "unit", "better"})
     EXPECT_NE(plain.out.find(needle), std::string::npos) << needle << " not in:\n" << plain.out;
   // One aligned line per column: name, role, type, unit, better, flags.
@@ -432,7 +432,6 @@ struct OtherMeaning {
 };
 const OtherMeaning kOtherMeanings[] = {
     {"results/console.cpp", "cores", "heading of cpu_cores_busy"},
-    {"results/console.cpp", "depth", "heading of peak_depth (not the tree depth)"},
     {"results/console.cpp", "refused", "heading of rejected + dropped"},
     {"results/compare.cpp", "verdict", "heading of compare's finding (regression, noise, ...)"},
     {"results/columns.hpp", "verdict", "the name of the role Role::verdict"},

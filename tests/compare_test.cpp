@@ -84,7 +84,7 @@ qb::CsvRow row_of(const FakeRun& r) {
   f["consumers"] = std::to_string(r.consumers);
   f["oversubscribed"] = r.producers + r.consumers > 2 ? "1" : "0";
   f["capacity"] = "1024";
-  f["rate"] = paced ? "100000" : "";
+  f["rate_per_s"] = paced ? "100000" : "";
   f["gaps"] = paced ? "fixed" : "";
   f["service"] = "none";
   f["backpressure"] = "block";
@@ -458,16 +458,48 @@ TEST(ResultsReader, ConcatenatedFilesSkipTheRepeatedHeader) {
   EXPECT_EQ(t.rows.size(), 2u);
 }
 
+// Schema v2 renamed rate, peak_rate and depth (tree levels): a file qbench wrote before is read
+// as v2, its values under the new names, its rows' schema_version made 2.
+std::string v1_header() {
+  std::string header = qb::csv_header();
+  for (const auto& [now, before] :
+       {std::pair{",rate_per_s,", ",rate,"}, std::pair{",peak_rate_per_s,", ",peak_rate,"},
+        std::pair{",tree_depth,", ",depth,"}})
+    header.replace(header.find(now), std::string(now).size(), before);
+  return header;
+}
+
+TEST(ResultsReader, ReadsSchemaVersionOneUnderTheNewNames) {
+  const std::string header = v1_header();
+  std::string row = qb::csv_line(row_of(FakeRun{}));
+  row[0] = '1';
+  const auto t = read(header + "\n" + row + "\n");
+  ASSERT_EQ(t.rows.size(), 1u);
+  EXPECT_EQ(t.columns,
+            std::vector<std::string>(qb::csv_columns().begin(), qb::csv_columns().end()));
+  const auto fresh = read(qb::csv_header() + "\n" + qb::csv_line(row_of(FakeRun{})) + "\n");
+  EXPECT_EQ(t.rows, fresh.rows) << "the same values, read as the current schema";
+}
+
 TEST(ResultsReader, RefusesOtherSchemasAndMalformedRows) {
   EXPECT_NE(read_error("name,value\nx,1\n").find("not a qbench results file"), std::string::npos);
   EXPECT_NE(read_error("").find("empty"), std::string::npos);
   std::string swapped = qb::csv_header();
   swapped.replace(swapped.find("queue,"), 6, "queuе,");  // a Cyrillic e
   EXPECT_NE(read_error(swapped + "\n").find("column 16"), std::string::npos);
-  auto v2 = qb::csv_line(row_of(FakeRun{}));
-  v2[0] = '2';
-  EXPECT_NE(read_error(qb::csv_header() + "\n" + v2 + "\n").find("schema_version '2'"),
+  auto v3 = qb::csv_line(row_of(FakeRun{}));
+  v3[0] = '3';
+  EXPECT_NE(read_error(qb::csv_header() + "\n" + v3 + "\n").find("schema_version '3'"),
             std::string::npos);
+  // A v1 header (the renamed columns under their v1 names) with a row that says 2 is neither.
+  const std::string v1_with_v2_row =
+      read_error(v1_header() + "\n" + qb::csv_line(row_of(FakeRun{})) + "\n");
+  EXPECT_NE(v1_with_v2_row.find("schema_version '2' under a schema v1 header"), std::string::npos)
+      << v1_with_v2_row;
+  // A header with a v1 name and a v2 name of renamed columns is neither schema.
+  std::string mixed = qb::csv_header();
+  mixed.replace(mixed.find(",peak_rate_per_s,"), 17, ",peak_rate,");
+  EXPECT_NE(read_error(mixed + "\n").find("v2 name in a header with v1 names"), std::string::npos);
   const auto row = qb::csv_line(row_of(FakeRun{}));
   EXPECT_NE(read_error(qb::csv_header() + "\n" + row + "\n" + row.substr(0, row.rfind(',')) + "\n")
                 .find("mem.csv:3:"),
@@ -892,9 +924,9 @@ TEST_F(CompareCli, ForeignSchemaExitsTwo) {
   const auto good = write("good.csv", matrix(1, 3));
   const auto foreign = write("foreign.csv", "name,iterations,real_time\nBM_x,100,5.5\n");
   expect_bad_input(compare({good, foreign}), {"candidate", "foreign.csv", "not a qbench results"});
-  auto v2 = file_of(matrix(1, 3));
-  v2[v2.find('\n') + 1] = '2';
-  expect_bad_input(compare({write("v2.csv", v2), good}), {"baseline", "v2.csv", "schema_version"});
+  auto v3 = file_of(matrix(1, 3));
+  v3[v3.find('\n') + 1] = '3';
+  expect_bad_input(compare({write("v3.csv", v3), good}), {"baseline", "v3.csv", "schema_version"});
 }
 
 TEST_F(CompareCli, UnreadableOrMalformedFileExitsTwo) {

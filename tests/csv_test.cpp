@@ -30,12 +30,14 @@ using namespace std::chrono_literals;
 
 // ---- Fixtures -----------------------------------------------------------------------------
 
-// The schema as of csv_schema_version 1, written out by hand: a change to the column list must
-// be a deliberate edit here (and in results/README.md), with new columns only at the end.
-constexpr std::string_view kHeaderV1 =
+// The schema as of csv_schema_version 2 (v1 with rate, peak_rate and depth renamed), written
+// out by hand: a change to the column list must be a deliberate edit here (and in
+// results/README.md), with new columns only at the end.
+constexpr std::string_view kHeaderV2 =
     "schema_version,run_id,timestamp,qbench_version,git_sha,host,cpu_model,cores,memory_bytes,"
     "kernel,compiler,build_type,sanitizer,clock,clock_cost_ns,queue,queue_order,queue_bound,"
-    "queue_progress,workload,producers,consumers,oversubscribed,capacity,rate,peak_rate,burst_s,"
+    "queue_progress,workload,producers,consumers,oversubscribed,capacity,rate_per_s,"
+    "peak_rate_per_s,burst_s,"
     "period_s,gaps,service,service_s,service_mode,backpressure,push_timeout_s,duration_s,"
     "items_target,stall_timeout_s,max_rss_bytes,rep,seed,verdict,verdict_detail,elapsed_s,"
     "produce_s,drain_s,offered,accepted,rejected,dropped,consumed,lost,duplicated,out_of_order,"
@@ -45,7 +47,7 @@ constexpr std::string_view kHeaderV1 =
     "cpu_sys_s,cpu_producers_s,cpu_consumers_s,cpu_ns_per_item,cpu_cores_busy,"
     "voluntary_switches,involuntary_switches,wakeups,wasted_wakeups,notifies,rss_before_bytes,"
     "rss_after_bytes,peak_rss_bytes,peak_depth,pacing,cpu_pacing_s,shutdown,poll_interval_s,"
-    "shutdown_s,fanout,depth,nodes_per_root,inline_nodes,keys,key_reorders,latency_recording,"
+    "shutdown_s,fanout,tree_depth,nodes_per_root,inline_nodes,keys,key_reorders,latency_recording,"
     "pinning,floor_rtt_p50_ns,floor_rtt_p99_ns,bare_ring_items_per_s,bare_items_per_s,"
     "bare_rtt_p50_ns,fidelity,placement,topology,latency_samples,latency_sample_every,shard,"
     "rss_baseline_bytes,peak_rss_growth_bytes,depth_samples,schedule_s,offered_per_s,kept_up";
@@ -178,7 +180,7 @@ RunResult flood_result() {
 }
 
 constexpr std::string_view kBurstRow =
-    "1,run-1,2024-01-02T03:04:05Z,0.1.0,abc1234,testhost,\"Test CPU, 2.0GHz \"\"X\"\"\",2,"
+    "2,run-1,2024-01-02T03:04:05Z,0.1.0,abc1234,testhost,\"Test CPU, 2.0GHz \"\"X\"\"\",2,"
     "8589934592,Linux 6.1.0,GNU 12.2.0,Release,,tsc,7.5,"
     // queue .. seed
     "mutex_cv,fifo,exact,blocking,burst,2,3,1,4096,50000,1500000,0.1,1,exponential,fixed,1e-05,"
@@ -195,7 +197,7 @@ constexpr std::string_view kBurstRow =
     "524288,2621440,12,2,505,0";
 
 constexpr std::string_view kFloodRow =
-    "1,run-2,2024-01-02T03:04:05Z,0.1.0,abc1234,testhost,\"Test CPU, 2.0GHz \"\"X\"\"\",2,"
+    "2,run-2,2024-01-02T03:04:05Z,0.1.0,abc1234,testhost,\"Test CPU, 2.0GHz \"\"X\"\"\",2,"
     "8589934592,Linux 6.1.0,GNU 12.2.0,Release,,tsc,7.5,"
     "boost_spsc+spin,per_producer_fifo,approximate,wait_free,flood,1,1,0,unbounded,,,,,,none,,,"
     "block,,,5000,2,,0,1,"
@@ -214,9 +216,9 @@ std::size_t column(std::string_view name) {
 
 // ---- Schema and golden output ---------------------------------------------------------------
 
-TEST(CsvSchema, HeaderIsVersionOneAndStartsWithSchemaVersion) {
-  EXPECT_EQ(csv_schema_version, 1);
-  EXPECT_EQ(csv_header(), kHeaderV1);
+TEST(CsvSchema, HeaderIsVersionTwoAndStartsWithSchemaVersion) {
+  EXPECT_EQ(csv_schema_version, 2);
+  EXPECT_EQ(csv_header(), kHeaderV2);
   ASSERT_FALSE(csv_columns().empty());
   EXPECT_EQ(csv_columns().front(), "schema_version");
   EXPECT_EQ(timeseries_columns().front(), "schema_version");
@@ -241,7 +243,7 @@ TEST(CsvReporter, GoldenOutput) {
   rep.report_run(flood_result(), "run-2");
   rep.finalize();
   const std::string expected =
-      std::string(kHeaderV1) + "\n" + std::string(kBurstRow) + "\n" + std::string(kFloodRow) + "\n";
+      std::string(kHeaderV2) + "\n" + std::string(kBurstRow) + "\n" + std::string(kFloodRow) + "\n";
   EXPECT_EQ(out.str(), expected);
 
   // Line by line as well, so that a mismatch names the column.
@@ -295,7 +297,7 @@ TEST(CsvReporter, TreeRowsDescribeTheTreeAndCountInlineNodes) {
   const auto row = csv_values(test_context(), r, "run-t");
   EXPECT_EQ(row[column("workload")], "tree");
   EXPECT_EQ(row[column("fanout")], "3");
-  EXPECT_EQ(row[column("depth")], "4");
+  EXPECT_EQ(row[column("tree_depth")], "4");
   EXPECT_EQ(row[column("nodes_per_root")], "121");  // 1 + 3 + 9 + 27 + 81
   EXPECT_EQ(row[column("inline_nodes")], "7");
   EXPECT_EQ(row[column("keys")], "");
@@ -333,9 +335,10 @@ TEST(CsvReporter, KeyedRowsReportKeysAndReorders) {
 TEST(CsvReporter, FloodLeavesNotApplicableColumnsBlank) {
   const auto row = csv_values(test_context(), flood_result(), "run-2");
   ASSERT_EQ(row.size(), csv_columns().size());
-  for (auto name : {"rate", "peak_rate", "burst_s", "period_s", "gaps", "service_s", "service_mode",
-                    "push_timeout_s", "duration_s", "max_rss_bytes", "lag_p50_ns", "lag_p99_ns",
-                    "lag_max_ns", "wakeups", "wasted_wakeups", "notifies", "peak_rss_bytes"}) {
+  for (auto name :
+       {"rate_per_s", "peak_rate_per_s", "burst_s", "period_s", "gaps", "service_s", "service_mode",
+        "push_timeout_s", "duration_s", "max_rss_bytes", "lag_p50_ns", "lag_p99_ns", "lag_max_ns",
+        "wakeups", "wasted_wakeups", "notifies", "peak_rss_bytes"}) {
     EXPECT_EQ(row[column(name)], "") << name;
   }
   EXPECT_EQ(row[column("items_target")], "5000");
@@ -345,8 +348,8 @@ TEST(CsvReporter, FloodLeavesNotApplicableColumnsBlank) {
 
 TEST(CsvReporter, BurstFillsBurstColumns) {
   const auto row = csv_values(test_context(), burst_result(), "run-1");
-  EXPECT_EQ(row[column("rate")], "50000");
-  EXPECT_EQ(row[column("peak_rate")], "1500000");
+  EXPECT_EQ(row[column("rate_per_s")], "50000");
+  EXPECT_EQ(row[column("peak_rate_per_s")], "1500000");
   EXPECT_EQ(row[column("burst_s")], "0.1");
   EXPECT_EQ(row[column("period_s")], "1");
   EXPECT_EQ(row[column("gaps")], "exponential");
@@ -358,9 +361,9 @@ TEST(CsvReporter, SteadyHasRateButNoBurstColumns) {
   r.config.workload = WorkloadKind::steady;
   const auto row = csv_values(test_context(), r, "run-1");
   EXPECT_EQ(row[column("workload")], "steady");
-  EXPECT_EQ(row[column("rate")], "50000");
+  EXPECT_EQ(row[column("rate_per_s")], "50000");
   EXPECT_EQ(row[column("gaps")], "exponential");
-  for (auto name : {"peak_rate", "burst_s", "period_s"})
+  for (auto name : {"peak_rate_per_s", "burst_s", "period_s"})
     EXPECT_EQ(row[column(name)], "") << name;
 }
 

@@ -228,8 +228,8 @@ class ColumnRolesTest(unittest.TestCase):
         self.assertEqual(list(qbcsv.KEY_COLUMNS), keys)
         self.assertEqual(list(qbcsv.VARIANT_COLUMNS),
                          [k for k in keys if k not in qbcsv.SHAPE_COLUMNS])
-        for tree_or_later in ("fanout", "depth", "nodes_per_root", "keys", "latency_recording",
-                              "pinning"):
+        for tree_or_later in ("fanout", "tree_depth", "nodes_per_root", "keys",
+                              "latency_recording", "pinning"):
             self.assertIn(tree_or_later, qbcsv.VARIANT_COLUMNS)
         self.assertEqual(list(qbcsv.RESULT_NUMERIC),
                          [c["name"] for c in self.results if c["type"] == "number"])
@@ -262,7 +262,21 @@ class ColumnRolesTest(unittest.TestCase):
                 self.assertEqual(len(groups), 2)
 
     def test_values_are_written_by_their_unit(self):
-        self.assertEqual(qbcsv.variant_value_text("rate", "100000"), "100k/s")
+        self.assertEqual(qbcsv.variant_value_text("rate_per_s", "100000"), "100k/s")
+
+    def test_a_schema_v1_file_is_read_under_the_v2_names(self):
+        # The fixtures were written by a qbench of schema v1 (rate, peak_rate, depth).
+        with open(SMALL, encoding="utf-8") as f:
+            header = f.readline().strip().split(",")
+        self.assertIn("rate", header)
+        self.assertNotIn("rate_per_s", header)
+        rows = qbcsv.load_results([SMALL])
+        self.assertTrue(all(r["schema_version"] == float(qbcsv.SCHEMA_VERSION) for r in rows))
+        self.assertTrue(all("rate_per_s" in r and "rate" not in r for r in rows))
+        self.assertEqual(qbcsv.V1_NAMES["results"],
+                         {"rate": "rate_per_s", "peak_rate": "peak_rate_per_s",
+                          "depth": "tree_depth"})
+        self.assertEqual(qbcsv.V1_NAMES["time-series"], {"depth": "queue_depth"})
         self.assertEqual(qbcsv.variant_value_text("poll_interval_s", "0.001"), "1ms")
         self.assertEqual(qbcsv.variant_value_text("keys", "16"), "16")
         self.assertEqual(qbcsv.variant_value_text("fanout", ""), "-")

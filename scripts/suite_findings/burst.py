@@ -35,8 +35,8 @@ class Burst(Suite):
     @staticmethod
     def policy_key(r):
         return (r["queue"], raw(r, "capacity"), raw(r, "backpressure"),
-                raw(r, "push_timeout_s"), raw(r, "burst_s"), raw(r, "peak_rate"),
-                raw(r, "rate"), raw(r, "period_s"), shape_of(r))
+                raw(r, "push_timeout_s"), raw(r, "burst_s"), raw(r, "peak_rate_per_s"),
+                raw(r, "rate_per_s"), raw(r, "period_s"), shape_of(r))
 
     @staticmethod
     def policy_text(r):
@@ -58,7 +58,7 @@ class Burst(Suite):
             if vary(4):
                 text += f", burst {qbcsv.duration_s(k[4])}"
             if vary(5):
-                text += f", peak {qbcsv.variant_value_text('peak_rate', k[5])}"
+                text += f", peak {qbcsv.variant_value_text('peak_rate_per_s', k[5])}"
             if vary(8):
                 text += f", {k[8][0]}x{k[8][1]}"
             out[k] = text
@@ -74,7 +74,7 @@ class Burst(Suite):
             m["growth"] = r["peak_rss_bytes"] - r["rss_before_bytes"]
         if not ts:
             return m
-        depth_peak = vmax(ts, "depth")
+        depth_peak = vmax(ts, "queue_depth")
         if depth_peak is not None:
             m["peak_depth"] = depth_peak
         rss_peak = vmax(ts, "rss_bytes")
@@ -104,8 +104,8 @@ class Burst(Suite):
         m["p99_after"] = vmax(ts[chosen[1] + 1:nxt], lat)
         if depth_peak is not None:
             limit = DRAIN_FRACTION * depth_peak
-            after = [t for t in ts[chosen[1]:nxt] if t["depth"] is not None]
-            done = next((t for t in after if t["depth"] <= limit), None)
+            after = [t for t in ts[chosen[1]:nxt] if t["queue_depth"] is not None]
+            done = next((t for t in after if t["queue_depth"] <= limit), None)
             m["drained"] = done is not None
             m["drain"] = done["t_s"] - end if done else None
         return m
@@ -224,7 +224,8 @@ class Burst(Suite):
             if ts:
                 last = ts[-1]
                 text += (f" {fmt_s(last['t_s'])} after the start (last sample: RSS "
-                         f"{fmt_mib(last['rss_bytes'])}, depth {fmt_count(last['depth'])} items)")
+                         f"{fmt_mib(last['rss_bytes'])}, "
+                         f"depth {fmt_count(last['queue_depth'])} items)")
             elif r["elapsed_s"] is not None:
                 text += f" after {fmt_s(r['elapsed_s'])}"
             if r.get("verdict_detail"):
@@ -257,7 +258,7 @@ class Burst(Suite):
         fig = kit.figure(11.0, 5.2)
         ax = fig.add_subplot()
         kit.style(ax)
-        column = {"burst_depth.png": "depth", "burst_rss.png": "rss_bytes"}.get(
+        column = {"burst_depth.png": "queue_depth", "burst_rss.png": "rss_bytes"}.get(
             name, "latency_p99_ns")
         series = []
         for label, index, r, ts in runs:
@@ -288,7 +289,7 @@ class Burst(Suite):
             note += "; lighter red: a longer run's window"
         handles.append(kit.patch("orange", note, alpha=0.3))
         scaled = [v / scale for v in values]
-        if column == "depth":
+        if column == "queue_depth":
             caps = sorted({int(raw(r, "capacity")) for *_a, r, _t in runs
                            if raw(r, "capacity").isdigit()})
             for cap in caps:
@@ -309,13 +310,13 @@ class Burst(Suite):
             title = "Resident memory (RSS) over time"
         else:
             title = "Latency p99 over time (items consumed in each sampler interval)"
-        what = {"depth": "queue depth", "rss_bytes": "resident memory",
+        what = {"queue_depth": "queue depth", "rss_bytes": "resident memory",
                 "latency_p99_ns": "latency p99 per sampler interval"}[column]
         if column == "latency_p99_ns":
             kit.log_y(ax, scaled)
             ax.set_ylabel(f"{what} ({unit}, log scale)")
         elif kit.log_needed(scaled, 200):
-            ax.set_yscale("symlog", linthresh=10 if column == "depth" else 1)
+            ax.set_yscale("symlog", linthresh=10 if column == "queue_depth" else 1)
             ax.set_ylim(bottom=0)
             ax.set_ylabel(f"{what} ({unit}, symlog scale)")
         else:
@@ -332,8 +333,8 @@ class Burst(Suite):
     def _workload_text(rows):
         def each(column, text):
             return "/".join(unique(text(raw(r, column)) for r in rows))
-        rate = lambda v: qbcsv.variant_value_text("rate", v)  # noqa: E731
-        return (f"{each('rate', rate)} base, {each('peak_rate', rate)} for "
+        rate = lambda v: qbcsv.variant_value_text("rate_per_s", v)  # noqa: E731
+        return (f"{each('rate_per_s', rate)} base, {each('peak_rate_per_s', rate)} for "
                 f"{each('burst_s', qbcsv.duration_s)} every "
                 f"{each('period_s', qbcsv.duration_s)}, "
                 + "/".join(unique(f"{r['producers']}x{r['consumers']}" for r in rows)))

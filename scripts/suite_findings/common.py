@@ -272,7 +272,7 @@ def row_text(r, suite):
 
 
 def config_key(r):
-    extra = tuple(raw(r, c) for c in ("fanout", "depth", "keys"))
+    extra = tuple(raw(r, c) for c in ("fanout", "tree_depth", "keys"))
     return (r["queue"], r["workload"], shape_of(r), qbcsv.variant_of(r), extra)
 
 

@@ -27,12 +27,12 @@ class Idle(Suite):
     figures = ("idle_cpu.png", "idle_latency.png", "idle_oversubscribed.png")
 
     def row_details(self, r):
-        return [fmt_rate(r["rate"]) if r["rate"] else ""]
+        return [fmt_rate(r["rate_per_s"]) if r["rate_per_s"] else ""]
 
     @staticmethod
     def trickles(data):
         steady = [r for r in data.ok if r["workload"] == "steady"]
-        return group(steady, lambda r: (shape_of(r), raw(r, "rate")))
+        return group(steady, lambda r: (shape_of(r), raw(r, "rate_per_s")))
 
     def analyze(self, data, out):
         trickles = self.trickles(data)
@@ -44,7 +44,7 @@ class Idle(Suite):
         self._flood(out, data)
 
     def _trickle(self, out, shape, rate_text, rows, data):
-        label = f"steady {qbcsv.variant_value_text('rate', rate_text)}, " \
+        label = f"steady {qbcsv.variant_value_text('rate_per_s', rate_text)}, " \
                 f"{shape_text(shape, data.rows)}"
         out.section(f"Trickle: {label}")
         stats = []
@@ -236,7 +236,7 @@ class Idle(Suite):
             queues = unique(r["queue"] for r in rows)
             qrows = {q: [r for r in rows if r["queue"] == q] for q in queues}
             queues.sort(key=lambda q: (med(qrows[q], "cpu_cores_busy") or 0))
-            label = (f"steady {qbcsv.variant_value_text('rate', rate_text)}, "
+            label = (f"steady {qbcsv.variant_value_text('rate_per_s', rate_text)}, "
                      f"{shape_text(shape, data.rows)}")
             if what == "cpu":
                 cats = [(q, [("cores busy", qrows[q], "cpu_cores_busy",

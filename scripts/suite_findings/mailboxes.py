@@ -26,7 +26,7 @@ class Mailboxes(Suite):
 
     @staticmethod
     def setting_key(r):
-        return (r["workload"], shape_of(r), raw(r, "rate"), raw(r, "capacity"))
+        return (r["workload"], shape_of(r), raw(r, "rate_per_s"), raw(r, "capacity"))
 
     def analyze(self, data, out):
         settings = unique(self.setting_key(r) for r in data.rows)
@@ -36,7 +36,7 @@ class Mailboxes(Suite):
             workload, shape, rate, cap = setting
             label = f"{workload} {shape_text(shape, data.rows)}"
             if rate:
-                label += f" at {qbcsv.variant_value_text('rate', rate)}"
+                label += f" at {qbcsv.variant_value_text('rate_per_s', rate)}"
             if len(settings) > 1:
                 label += f", {capacity_text(cap)}"
             out.section(label)

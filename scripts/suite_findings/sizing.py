@@ -27,7 +27,7 @@ class Sizing(Suite):
     @staticmethod
     def config_key(r):
         return (r["queue"], shape_of(r), raw(r, "backpressure"), raw(r, "service_s"),
-                raw(r, "burst_s"), raw(r, "peak_rate"), raw(r, "rate"), raw(r, "period_s"))
+                raw(r, "burst_s"), raw(r, "peak_rate_per_s"), raw(r, "rate_per_s"), raw(r, "period_s"))
 
     def configs(self, data):
         out = collections.OrderedDict()
@@ -53,7 +53,7 @@ class Sizing(Suite):
     def predictions(rows):
         r = rows[0]
         consumers, service_s = r["consumers"], r["service_s"]
-        burst_s, peak = r["burst_s"], r["peak_rate"]
+        burst_s, peak = r["burst_s"], r["peak_rate_per_s"]
         mu = consumers / service_s if service_s else None
         textbook = mu * burst_s if mu is not None and burst_s is not None else None
         queueing = ((peak - mu) * burst_s if mu is not None and burst_s is not None
@@ -79,7 +79,7 @@ class Sizing(Suite):
         if several:
             title += (f", service {qbcsv.duration_s(key[3])}, burst "
                       f"{qbcsv.duration_s(key[4])}, peak "
-                      f"{qbcsv.variant_value_text('peak_rate', key[5])}")
+                      f"{qbcsv.variant_value_text('peak_rate_per_s', key[5])}")
         out.section(title)
         mu, textbook, queueing = self.predictions(rows)
         by_cap, measured, largest_drop = self.sweep(rows)
@@ -101,14 +101,14 @@ class Sizing(Suite):
                        f"({service} service time"
                        + (", its mean" if service not in ("fixed", "none") else "")
                        + f"); burst length B = {fmt_s(r['burst_s'])} at peak rate lambda = "
-                       f"{fmt_count(r['peak_rate'])} items/s (peak_rate is the total rate "
+                       f"{fmt_count(r['peak_rate_per_s'])} items/s (peak_rate is the total rate "
                        f"during a burst, replacing the base rate of "
-                       f"{fmt_count(r['rate'])} items/s).")
+                       f"{fmt_count(r['rate_per_s'])} items/s).")
             out.bullet(f"Textbook capacity mu x B = {fmt_count(round(mu, 3))} x "
                        f"{fmt_s(r['burst_s'])} = {fmt_count(round(textbook))} items.")
             if queueing is not None:
                 out.bullet(f"Queueing prediction (lambda - mu) x B = "
-                           f"({fmt_count(r['peak_rate'])} - {fmt_count(round(mu, 3))}) x "
+                           f"({fmt_count(r['peak_rate_per_s'])} - {fmt_count(round(mu, 3))}) x "
                            f"{fmt_s(r['burst_s'])} = {fmt_count(round(queueing))} items "
                            f"(the excess that must wait).")
         caps = list(by_cap)

@@ -18,15 +18,15 @@ class Stealing(Suite):
     title = "work stealing vs a central queue for spawned work"
     claims = ("Work stealing beats a central queue when workers spawn work.",)
     workloads = ("tree",)
-    numeric = ("fanout", "depth", "nodes_per_root", "inline_nodes")
+    numeric = ("fanout", "tree_depth", "nodes_per_root", "inline_nodes")
     figures = ("stealing_throughput.png", "stealing_cpu.png")
 
     def row_details(self, r):
-        return [f"fanout {raw(r, 'fanout')} depth {raw(r, 'depth')}"]
+        return [f"fanout {raw(r, 'fanout')} depth {raw(r, 'tree_depth')}"]
 
     @staticmethod
     def shape_key(r):
-        return (r["fanout"], r["depth"], shape_of(r), raw(r, "capacity"))
+        return (r["fanout"], r["tree_depth"], shape_of(r), raw(r, "capacity"))
 
     def shapes(self, data):
         keys = unique(self.shape_key(r) for r in data.ok)
