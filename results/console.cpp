@@ -343,27 +343,23 @@ void ConsoleReporter::summary() {
                        : primary == Primary::p99      ? "p99 latency"
                                                       : "p50 round trip";
     // The best: among the queues that passed every repetition and kept up in most of them.
-    const Configuration* best = nullptr;
-    for (const Configuration* g : cs) {
-      if (ok_count(*g) != g->reps.size() || 2 * behind_count(*g) > ok_count(*g)) continue;
-      if (!best || (higher ? median(figure(*g, primary)) > median(figure(*best, primary))
-                           : median(figure(*g, primary)) < median(figure(*best, primary))))
-        best = g;
-    }
+    // The queues that passed every repetition and kept up in most, best first (ties keep the
+    // matrix order).
+    std::vector<std::pair<const Configuration*, double>> ranked;
+    for (const Configuration* g : cs)
+      if (ok_count(*g) == g->reps.size() && 2 * behind_count(*g) <= ok_count(*g))
+        ranked.emplace_back(g, median(figure(*g, primary)));
+    std::stable_sort(ranked.begin(), ranked.end(), [higher](const auto& a, const auto& b) {
+      return higher ? a.second > b.second : a.second < b.second;
+    });
+    const Configuration* best = ranked.empty() ? nullptr : ranked[0].first;
     out_ << "  " << base.description << " (" << base.reps.size() << " repetitions each):\n";
     if (best) {
       const auto fmt = higher ? rate_text : ns_text;
       out_ << "    best " << name << ": " << best->config.queue << " "
            << median_range(figure(*best, primary), fmt) << (higher ? "/s" : "");
       // The runner-up, and whether the repetitions tell them apart.
-      const Configuration* second = nullptr;
-      for (const Configuration* g : cs) {
-        if (g == best || ok_count(*g) != g->reps.size() || 2 * behind_count(*g) > ok_count(*g))
-          continue;
-        if (!second || (higher ? median(figure(*g, primary)) > median(figure(*second, primary))
-                               : median(figure(*g, primary)) < median(figure(*second, primary))))
-          second = g;
-      }
+      const Configuration* second = ranked.size() > 1 ? ranked[1].first : nullptr;
       if (second) {
         const Ratio r = ratio(figure(*best, primary), figure(*second, primary));
         if (!r.bounded) {

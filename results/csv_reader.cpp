@@ -108,25 +108,25 @@ ResultsTable read_results(std::istream& in, const std::string& name) {
   // is read as v2 (its columns under their new names, its rows' schema_version made 2).
   const auto& cols = results_table().columns;
   const std::size_t common = std::min(header.size(), known.size());
-  bool v1 = false;
+  // One pass: a renamed column under its v1 name makes the file v1, under its v2 name v2.
+  bool v1 = false, v2 = false;
   for (std::size_t i = 0; i < common; ++i) {
-    if (header[i] == known[i]) continue;
-    if (!cols[i].formerly.empty() && header[i] == cols[i].formerly) {
+    const bool renamed = !cols[i].formerly.empty();
+    if (header[i] == known[i]) {
+      v2 = v2 || renamed;
+    } else if (renamed && header[i] == cols[i].formerly) {
       v1 = true;
-      continue;
+    } else {
+      throw ReadError(name + ": another CSV schema: column " + std::to_string(i + 1) + " is " +
+                      quote(header[i]) + " where qbench's schema v" +
+                      std::to_string(csv_schema_version) + " has " + quote(known[i]) +
+                      (renamed ? " (v1: " + std::string(cols[i].formerly) + ")" : std::string()));
     }
-    throw ReadError(name + ": another CSV schema: column " + std::to_string(i + 1) + " is " +
-                    quote(header[i]) + " where qbench's schema v" +
-                    std::to_string(csv_schema_version) + " has " + quote(known[i]) +
-                    (cols[i].formerly.empty() ? std::string()
-                                              : " (v1: " + std::string(cols[i].formerly) + ")"));
   }
-  // A header with both a v1 name and a v2 name of renamed columns is neither schema.
-  for (std::size_t i = 0; v1 && i < common; ++i) {
-    if (!cols[i].formerly.empty() && header[i] == known[i]) {
-      throw ReadError(name + ": another CSV schema: column " + std::to_string(i + 1) + " " +
-                      quote(header[i]) + " is a v2 name in a header with v1 names");
-    }
+  if (v1 && v2) {
+    throw ReadError(name +
+                    ": another CSV schema: a renamed column's v2 name in a header with v1 "
+                    "names of others: neither schema");
   }
   // Schema v1 as first released: the columns before the first appended one.
   const auto original_end = static_cast<std::size_t>(
