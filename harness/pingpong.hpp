@@ -76,18 +76,25 @@ void client_loop(State<Q>& s) {
   const std::int64_t end = cfg.items ? INT64_MAX : t0 + cfg.duration.count();
   const std::uint64_t quota = cfg.items ? cfg.items : item_seq_mask;
   const CpuUsage cpu0 = thread_cpu();
+  // Between an answer and the next push there is only the clock read that ends one round trip
+  // and starts the next: the bookkeeping of trip k (histogram, check, progress) is done after
+  // item k+1 has left, while it is in flight, so the round trip carries one clock read and
+  // nothing else of the harness.
   std::int64_t t = now_ns();
   std::uint64_t seq = 0;
-  for (; seq < quota && t < end; ++seq) {
-    if (s.stop.load(std::memory_order_relaxed)) break;
-    const Item item{make_item_id(0, 0, seq), t, t};
-    if (out.push(item, forever) != QueueStatus::ok) break;
-    s.sent = seq + 1;
+  const auto send = [&](std::uint64_t n, std::int64_t at) {
+    if (n >= quota || at >= end || s.stop.load(std::memory_order_relaxed)) return false;
+    if (out.push(Item{make_item_id(0, 0, n), at, at}, forever) != QueueStatus::ok) return false;
+    s.sent = n + 1;
+    return true;
+  };
+  for (bool in_flight = send(seq, t); in_flight; ++seq) {
     Item answer;
     if (back.pop(answer, forever) != QueueStatus::ok) break;
     const std::int64_t t1 = now_ns();
+    in_flight = send(seq + 1, t1);
     s.rtt.record(t1 - t);
-    if (answer.id != item.id) ++s.mismatched;
+    if (answer.id != make_item_id(0, 0, seq)) ++s.mismatched;
     t = t1;
     s.last_trip_ns = t1;
     // relaxed: a progress counter for the controller's watchdog; nothing is read through it.
@@ -114,9 +121,9 @@ void server_loop(State<Q>& s) {
   std::uint64_t n = 0;
   Item item;
   while (in.pop(item, forever) == QueueStatus::ok) {
-    if (item_seq(item.id) != n) ++s.out_of_order;
     if (serve) service.serve();
     if (out.push(item, forever) != QueueStatus::ok) break;
+    if (item_seq(item.id) != n) ++s.out_of_order;  // checked while the answer is in flight
     ++n;
   }
   s.served = n;
