@@ -51,6 +51,12 @@ enum class Placement {
   same_socket,   // on two different cores of one package
   cross_socket,  // on two packages
 };
+// The clock every timestamp of a run is read from (harness/clock.hpp).
+enum class ClockChoice {
+  automatic,  // the TSC where it is invariant and the kernel keeps time with it, else monotonic
+  tsc,        // the TSC, refused where it is not usable
+  monotonic,  // clock_gettime(CLOCK_MONOTONIC)
+};
 
 // The names of an enumeration's values, in declaration order: the one place they are spelled.
 template <class E>
@@ -88,6 +94,10 @@ template <>
 struct EnumNames<Placement> {
   static constexpr std::array<std::string_view, 4> names = {"spread", "same-core", "same-socket",
                                                             "cross-socket"};
+};
+template <>
+struct EnumNames<ClockChoice> {
+  static constexpr std::array<std::string_view, 3> names = {"auto", "tsc", "monotonic"};
 };
 template <>
 struct EnumNames<Verdict> {

@@ -9,6 +9,7 @@
 #include "core/stats.hpp"
 #include "core/units.hpp"
 #include "harness/affinity.hpp"
+#include "harness/clock.hpp"
 #include "harness/topology.hpp"
 #include "harness/usage.hpp"
 
@@ -172,12 +173,14 @@ int bare_command(const Registry& reg, const BareArgs& a, std::ostream& out, std:
   }
   const BareConfig& cfg = p.cfg;
   const bool flood = cfg.workload == WorkloadKind::flood;
+  const std::string clock = select_clock(ClockChoice::automatic);
   const std::size_t threads = flood ? cfg.producers + cfg.consumers : 2;
   out << "bare " << (flood ? "flood " : "pingpong ") << cfg.producers << "x" << cfg.consumers
       << ", capacity " << cfg.capacity << ", " << p.reps << " reps of "
       << (flood ? units::format_ns(static_cast<double>(cfg.duration.count()))
                 : std::to_string(cfg.round_trips) + " round trips")
       << (cfg.pin ? ", pinned" : ", unpinned") << "\n";
+  if (!flood) out << "clock: " << clock << "\n";
   if (threads > online_cores())
     out << "note: " << threads << " threads on " << online_cores()
         << " cores: oversubscribed (spinning threads yield after " << spin_limit_shared

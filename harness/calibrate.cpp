@@ -13,6 +13,7 @@
 #include "harness/affinity.hpp"
 #include "harness/backoff.hpp"
 #include "harness/cli.hpp"
+#include "harness/clock.hpp"
 #include "harness/controller.hpp"
 #include "harness/system_info.hpp"
 #include "harness/usage.hpp"
@@ -410,6 +411,7 @@ int calibrate_command(const CalibrateArgs& a, std::ostream& out, std::ostream& e
     return 2;
   }
 
+  select_clock(ClockChoice::automatic);
   const RunContext ctx = gather_context();
   if (!ctx.sanitizer.empty()) {
     err << "qbench: this is a " << ctx.sanitizer

@@ -17,6 +17,7 @@
 #include "harness/bare_cli.hpp"
 #include "harness/build_info.hpp"
 #include "harness/calibrate.hpp"
+#include "harness/clock.hpp"
 #include "harness/system_info.hpp"
 #include "results/console.hpp"
 #include "results/csv.hpp"
@@ -266,6 +267,11 @@ int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std
   std::unique_ptr<CsvFile> csv, ts;
   try {
     m = build_matrix(reg, o);
+    try {
+      select_clock(m.clock);  // before any file is written and any thread reads the clock
+    } catch (const ClockUnavailable& e) {
+      throw UsageError(std::string("--clock: ") + e.what());
+    }
     if (!m.out.empty()) csv = std::make_unique<CsvFile>(m.out, csv_header(), m.overwrite);
     if (!m.timeseries.empty()) {
       if (!m.out.empty() && std::filesystem::weakly_canonical(m.timeseries) ==

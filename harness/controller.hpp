@@ -31,13 +31,6 @@ namespace qb {
 // Set from the SIGINT/SIGTERM handler; the controller ends the current run when it sees it.
 inline std::atomic<bool> g_interrupted{false};
 
-// Sleeps until `t` (CLOCK_MONOTONIC ns, absolute). Returns at once if `t` has passed.
-inline void sleep_until_ns(std::int64_t t) noexcept {
-  timespec ts{static_cast<time_t>(t / 1'000'000'000), static_cast<long>(t % 1'000'000'000)};
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-  }
-}
-
 // Waits until `t`: sleeps while it is far off, then spins the last stretch (the kernel's wake-up
 // takes 30-50 us on a VM even with 1 ns timer slack). Precise, and burns the CPU it spins.
 inline void spin_until_ns(std::int64_t t) noexcept {

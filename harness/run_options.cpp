@@ -485,6 +485,11 @@ const std::vector<RunOption>& run_options() {
                "configuration's bare reference (qbench bare); record them, and the fidelity, in "
                "every row",
        .given = &RunOptions::calibrate, .value = field(&Matrix::calibrate, flag())},
+      {.flags = "--clock", .placeholder = "NAME", .fallback = "auto",
+       .help = "the clock of every timestamp: auto (the TSC where the CPU's is invariant and the "
+               "kernel keeps time with it, else CLOCK_MONOTONIC), tsc (refused where it is not "
+               "usable) or monotonic; the context columns clock and clock_cost_ns record it",
+       .text = &RunOptions::clock, .value = field(&Matrix::clock, one_of<ClockChoice>())},
       {.flags = "--quiet",
        .help = "no table on stdout (errors still go to stderr); needs --out",
        .given = &RunOptions::quiet, .value = field(&Matrix::quiet, flag())},

@@ -37,6 +37,7 @@ struct RunOptions {
   bool pin = false;
   std::string placement;
   bool calibrate = false;
+  std::string clock;
   bool quiet = false;
 };
 
@@ -54,6 +55,7 @@ struct Matrix {
   std::string shard;  // K/N; empty: the whole matrix
   bool calibrate = false;
   bool quiet = false;
+  ClockChoice clock = ClockChoice::automatic;  // for the whole invocation (harness/clock.hpp)
 };
 
 // One parsed value of an option: sets its field(s) of a run, or of the matrix.

@@ -141,7 +141,7 @@ RunContext gather_context() {
   c.compiler = build_info::compiler;
   c.build_type = build_info::build_type;
   c.sanitizer = build_info::sanitizer;
-  c.clock = "clock_gettime(CLOCK_MONOTONIC)";
+  c.clock = clock_description();
   c.clock_cost_ns = measure_clock_cost_ns();
   c.topology = machine_topology().describe();
   return c;

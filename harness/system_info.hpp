@@ -10,16 +10,10 @@
 #include <string>
 
 #include "core/records.hpp"
+#include "harness/clock.hpp"
 #include "results/context.hpp"
 
 namespace qb {
-
-// The latency clock: CLOCK_MONOTONIC through the vDSO (about 20 ns on current x86).
-inline std::int64_t now_ns() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 // CPU time of the calling thread, in ns (a system call, ~0.2-1 us: not for per-item use).
 inline std::int64_t thread_cpu_ns() noexcept {
