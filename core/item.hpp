@@ -2,8 +2,11 @@
 // tree node's root and position; the checksum mix that verification sums. Standard library only.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 namespace qb {
 
@@ -59,6 +62,43 @@ constexpr std::uint64_t tree_node(std::uint64_t id) noexcept {
 // The key a sharded queue routes by (queues/sharded.hpp finds it by argument-dependent lookup).
 constexpr std::uint64_t shard_key(const Item& item) noexcept {
   return item_key(item.id);
+}
+
+// What a queue carries when its user passes N bytes (`--item-bytes N`): an id (for verification)
+// and N - 8 bytes the queue copies like any payload. Item is the 24-byte case, the one whose
+// timestamps latency needs.
+template <std::size_t N>
+struct Payload {
+  static_assert(N > 8 && N % 8 == 0, "a payload of 8 bytes is the id alone (Payload<8>)");
+  std::uint64_t id;
+  std::byte rest[N - 8];
+};
+template <>
+struct Payload<8> {
+  std::uint64_t id;
+};
+template <std::size_t N>
+constexpr std::uint64_t shard_key(const Payload<N>& p) noexcept {
+  return item_key(p.id);
+}
+
+// The sizes a queue is built for, in bytes: a pointer, two words, Item, a cache line, four.
+using ItemSizes = std::index_sequence<8, 16, sizeof(Item), 64, 256>;
+template <std::size_t... N>
+constexpr std::array<std::size_t, sizeof...(N)> size_array(std::index_sequence<N...>) noexcept {
+  return {N...};
+}
+inline constexpr auto item_sizes = size_array(ItemSizes{});
+template <std::size_t N>
+using Carried = std::conditional_t<N == sizeof(Item), Item, Payload<N>>;
+static_assert(sizeof(Carried<8>) == 8 && sizeof(Carried<16>) == 16 && sizeof(Carried<64>) == 64 &&
+              sizeof(Carried<256>) == 256 && std::is_trivially_copyable_v<Carried<256>>);
+// The index of `bytes` in item_sizes, or item_sizes.size() when it is not one of them.
+constexpr std::size_t item_size_index(std::size_t bytes) noexcept {
+  std::size_t i = 0;
+  while (i < item_sizes.size() && item_sizes[i] != bytes)
+    ++i;
+  return i;
 }
 
 // A 64-bit mix (splitmix64's finalizer): the checksum adds mix(id) over items, so a lost item

@@ -17,6 +17,11 @@
 // (a relaxed store to a line of its own) for the controller's watchdog, and an idle consumer
 // publishes its exact count before it checks whether everything pushed has been consumed.
 //
+// Item sizes: the registry builds each queue's reference for every size of item_sizes
+// (core/item.hpp: Payload<N>, an id and N - 8 bytes, or Item at 24), so that `qbench bare
+// --item-bytes 8` measures what a queue of task pointers does; the id is what is counted and
+// summed.
+//
 // Ping-pong: thread A pushes an item into queue AB, thread B pops it and pushes it back into
 // queue BA, A pops it and checks it is the one it sent. A times batches of 16 round trips (the
 // clock read spread over the batch, as in qbench calibrate); p50/min/p99 are of the batch means.
@@ -56,6 +61,7 @@ struct BareConfig {
   bool pin = false;
   Placement placement = Placement::spread;  // where pinned threads go (harness/topology.hpp)
   std::chrono::nanoseconds stall_timeout = std::chrono::seconds(2);
+  std::size_t item_bytes = sizeof(Item);  // what each push carries (item_sizes)
 };
 
 struct BareResult {
@@ -65,6 +71,7 @@ struct BareResult {
   double seconds = 0;
   double items_per_s = 0;                                 // flood
   double rtt_min_ns = 0, rtt_p50_ns = 0, rtt_p99_ns = 0;  // ping-pong, per round trip
+  std::size_t item_bytes = 0;                             // what each push carried
   bool oversubscribed = false;
   std::string pinning;
   Verdict verdict = Verdict::ok;
@@ -136,8 +143,8 @@ struct Flood {
 
 // One push or pop the way the reference drives the queue: spinning on the try operation (false
 // once the controller stopped the run), or the queue's own blocking call (false once closed).
-template <bool TryOps, class H>
-bool put(H& h, const Item& item, Backoff& backoff) {
+template <bool TryOps, class H, class V>
+bool put(H& h, const V& item, Backoff& backoff) {
   if constexpr (TryOps) {
     backoff.reset();
     while (!h.try_push(item))
@@ -147,8 +154,8 @@ bool put(H& h, const Item& item, Backoff& backoff) {
     return h.push(item, forever) == QueueStatus::ok;
   }
 }
-template <bool TryOps, class H>
-bool take(H& h, Item& item, Backoff& backoff) {
+template <bool TryOps, class H, class V>
+bool take(H& h, V& item, Backoff& backoff) {
   if constexpr (TryOps) {
     backoff.reset();
     while (!h.try_pop(item))
@@ -166,14 +173,14 @@ void flood_producer(Flood<B>& s, std::size_t i, std::int64_t duration_ns) {
   const std::int64_t end = s.start.wait(cpu_of(s.pin.producer_cpu, i)) + duration_ns;
   Backoff backoff(s.spin_limit, s.stop);
   std::uint64_t seq = 0, sum = 0;
+  typename B::value_type item{};  // zeroed once; each push sets the id
   for (;; ++seq) {
     if ((seq & 1023) == 0) {
       me.progress.store(seq, std::memory_order_relaxed);  // watchdog only
       if (now_ns() >= end || s.stop.load(std::memory_order_relaxed)) break;
     }
     // Keys spread over 2^16 values, so that sharded mailboxes spread the items over every shard.
-    const Item item{
-        .id = make_item_id(i, seq & (max_keys - 1), seq), .intended_ns = 0, .pushed_ns = 0};
+    item.id = make_item_id(i, seq & (max_keys - 1), seq);
     if (!put<TryOps>(h, item, backoff)) break;
     sum += item.id;
   }
@@ -193,7 +200,7 @@ void flood_consumer(Flood<B>& s, std::size_t i) {
   s.start.wait(cpu_of(s.pin.consumer_cpu, i));
   Backoff backoff(s.spin_limit, s.stop);
   std::uint64_t n = 0, sum = 0;
-  Item item;
+  typename B::value_type item;
   if constexpr (TryOps) {
     for (;;) {
       if (h.try_pop(item)) {
@@ -337,9 +344,9 @@ void pingpong_a(PingPong<B>& s, std::uint64_t warmup, std::uint64_t timed) {
   s.start.wait(cpu_of(s.pin.producer_cpu, 0));
   Backoff backoff(s.spin_limit, s.stop);
   std::uint64_t seq = 0;
+  typename B::value_type sent{}, back;
   const auto round_trip = [&]() noexcept {
-    const Item sent{.id = seq, .intended_ns = 0, .pushed_ns = 0};
-    Item back;
+    sent.id = seq;
     if (!put<TryOps>(out, sent, backoff) || !take<TryOps>(in, back, backoff)) return false;
     s.wrong += back.id != seq;
     if ((++seq & 1023) == 0) s.a.progress.store(seq, std::memory_order_relaxed);
@@ -371,7 +378,7 @@ void pingpong_b(PingPong<B>& s, std::uint64_t total) {
   s.start.wait(cpu_of(s.pin.consumer_cpu, 0));
   Backoff backoff(s.spin_limit, s.stop);
   std::uint64_t n = 0;
-  Item item;
+  typename B::value_type item;
   while (n < total) {
     if (!take<TryOps>(in, item, backoff) || !put<TryOps>(out, item, backoff)) break;
     ++n;
@@ -468,6 +475,7 @@ BareResult run_bare(const BareConfig& cfg) {
   BareResult r = cfg.workload == WorkloadKind::pingpong
                      ? bare_detail::run_pingpong<B, T::try_ops>(cfg)
                      : bare_detail::run_flood<B, T::try_ops>(cfg);
+  r.item_bytes = sizeof(typename B::value_type);
   r.driven = T::try_ops ? "try_push/try_pop of " + std::string(B::name) + ", spinning"
                         : "push/pop of " + std::string(B::name) + " (its own blocking calls)";
   return r;

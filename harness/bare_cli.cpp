@@ -28,7 +28,15 @@ struct Plan {
   BareConfig cfg;
   int reps = 5;
   std::vector<const QueueEntry*> queues;
+  std::vector<std::size_t> item_bytes;  // one table each
 };
+
+std::string sizes_text() {
+  std::string s;
+  for (std::size_t i = 0; i < item_sizes.size(); ++i)
+    s += (i ? (i + 1 == item_sizes.size() ? " or " : ", ") : "") + std::to_string(item_sizes[i]);
+  return s;
+}
 
 Plan parse(const Registry& reg, const BareArgs& a) {
   Plan p;
@@ -63,6 +71,16 @@ Plan parse(const Registry& reg, const BareArgs& a) {
   p.cfg.round_trips = count_flag("--round-trips", a.round_trips, 16, 1'000'000'000);
   p.cfg.stall_timeout = duration_in("--stall-timeout", a.stall_timeout);
   p.reps = static_cast<int>(count_flag("--reps", a.reps, 1, 1000));
+  for (const std::string& b : units::split_list(a.item_bytes)) {
+    const auto bytes = units::parse_count(b);
+    const std::size_t n = bytes ? item_size_index(*bytes) : item_sizes.size();
+    if (n == item_sizes.size())
+      bad("--item-bytes", a.item_bytes, "a comma-separated list of " + sizes_text());
+    if (std::find(p.item_bytes.begin(), p.item_bytes.end(), item_sizes[n]) == p.item_bytes.end())
+      p.item_bytes.push_back(item_sizes[n]);
+  }
+  if (p.item_bytes.empty())
+    bad("--item-bytes", a.item_bytes, "a comma-separated list of " + sizes_text());
   p.cfg.pin = a.pin;
   const auto placement = from_string<Placement>(a.placement);
   if (!placement) bad("--placement", a.placement, accepted_names<Placement>());
@@ -120,6 +138,11 @@ void add_bare_options(CLI::App& bare, BareArgs& a) {
                   "no progress for this long ends a reference as stalled (1ms to 1h)")
       ->capture_default_str()
       ->type_name("DURATION");
+  bare.add_option("--item-bytes", a.item_bytes,
+                  "bytes each push carries, a list of " + sizes_text() +
+                      " (a task pointer is 8; 24 is what qbench run pushes): one table each")
+      ->capture_default_str()
+      ->type_name("LIST");
   bare.add_flag("--pin", a.pin, "pin the threads to CPUs (producers and consumers interleaved)");
   bare.add_option("--placement", a.placement,
                   "where pinned threads go: spread, same-core, same-socket or cross-socket "
@@ -163,28 +186,10 @@ bool attach_bare_reference(const QueueEntry& q, RunResult& r, std::string& why) 
   return true;
 }
 
-int bare_command(const Registry& reg, const BareArgs& a, std::ostream& out, std::ostream& err) {
-  Plan p;
-  try {
-    p = parse(reg, a);
-  } catch (const UsageError& e) {
-    err << "qbench: " << e.what() << "\n";
-    return 2;
-  }
-  const BareConfig& cfg = p.cfg;
+// One table: each queue's references carrying cfg.item_bytes; true when one failed.
+static bool bare_table(const Plan& p, const BareConfig& cfg, std::ostream& out,
+                       std::string& pinning) {
   const bool flood = cfg.workload == WorkloadKind::flood;
-  const std::string clock = select_clock(ClockChoice::automatic);
-  const std::size_t threads = flood ? cfg.producers + cfg.consumers : 2;
-  out << "bare " << (flood ? "flood " : "pingpong ") << cfg.producers << "x" << cfg.consumers
-      << ", capacity " << cfg.capacity << ", " << p.reps << " reps of "
-      << (flood ? units::format_ns(static_cast<double>(cfg.duration.count()))
-                : std::to_string(cfg.round_trips) + " round trips")
-      << (cfg.pin ? ", pinned" : ", unpinned") << "\n";
-  if (!flood) out << "clock: " << clock << "\n";
-  if (threads > online_cores())
-    out << "note: " << threads << " threads on " << online_cores()
-        << " cores: oversubscribed (spinning threads yield after " << spin_limit_shared
-        << " pauses)\n";
   out << (flood ? "queue                      items/s median   min .. max             driven\n"
                 : "queue                      round trip p50   min .. max             driven\n");
 
@@ -193,6 +198,11 @@ int bare_command(const Registry& reg, const BareArgs& a, std::ostream& out, std:
   for (const QueueEntry* e : p.queues) {
     char name[64];
     std::snprintf(name, sizeof name, "%-26s ", std::string(e->name).c_str());
+    if (!e->carries(cfg.item_bytes)) {
+      out << name << "skipped: built for " << sizeof(Item)
+          << "-byte items only (a queue your binary registers carries qb::Item)\n";
+      continue;
+    }
     if (flood ? !e->traits.serves(cfg.producers, cfg.consumers) : !e->traits.serves(1, 1)) {
       out << name << "skipped: serves at most " << e->traits.max_producers << "x"
           << e->traits.max_consumers << "\n";
@@ -219,9 +229,41 @@ int bare_command(const Registry& reg, const BareArgs& a, std::ostream& out, std:
                   (figure(cfg.workload, *lo) + " .. " + figure(cfg.workload, *hi)).c_str());
     out << name << line << s.last.driven << (fresh ? "" : " (measured above)") << "\n";
   }
-  if (!done.empty() && cfg.pin)
-    out << "pinning: " << done.begin()->second.last.pinning << " (" << to_string(cfg.placement)
-        << ")\n";
+  if (!done.empty() && cfg.pin) pinning = done.begin()->second.last.pinning;
+  return failed;
+}
+
+int bare_command(const Registry& reg, const BareArgs& a, std::ostream& out, std::ostream& err) {
+  Plan p;
+  try {
+    p = parse(reg, a);
+  } catch (const UsageError& e) {
+    err << "qbench: " << e.what() << "\n";
+    return 2;
+  }
+  const BareConfig& cfg = p.cfg;
+  const bool flood = cfg.workload == WorkloadKind::flood;
+  const std::string clock = select_clock(ClockChoice::automatic);
+  const std::size_t threads = flood ? cfg.producers + cfg.consumers : 2;
+  out << "bare " << (flood ? "flood " : "pingpong ") << cfg.producers << "x" << cfg.consumers
+      << ", capacity " << cfg.capacity << ", " << p.reps << " reps of "
+      << (flood ? units::format_ns(static_cast<double>(cfg.duration.count()))
+                : std::to_string(cfg.round_trips) + " round trips")
+      << (cfg.pin ? ", pinned" : ", unpinned") << "\n";
+  if (!flood) out << "clock: " << clock << "\n";
+  if (threads > online_cores())
+    out << "note: " << threads << " threads on " << online_cores()
+        << " cores: oversubscribed (spinning threads yield after " << spin_limit_shared
+        << " pauses)\n";
+  bool failed = false;
+  std::string pinning;
+  for (const std::size_t bytes : p.item_bytes) {
+    BareConfig c = cfg;
+    c.item_bytes = bytes;
+    out << "items of " << bytes << " bytes:\n";
+    failed |= bare_table(p, c, out, pinning);
+  }
+  if (!pinning.empty()) out << "pinning: " << pinning << " (" << to_string(cfg.placement) << ")\n";
   return failed ? 1 : 0;
 }
 

@@ -27,6 +27,7 @@ struct BareArgs {
   std::string stall_timeout = "2s";
   bool pin = false;
   std::string placement = "spread";
+  std::string item_bytes = "24";
 };
 
 void add_bare_options(CLI::App& bare, BareArgs& a);

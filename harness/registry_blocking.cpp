@@ -5,7 +5,7 @@
 namespace qb {
 
 void add_blocking_queues(Registry& reg) {
-  reg.add_all(BlockingQueues<Item>{});
+  reg.add_group<BlockingQueues>();
 }
 
 }  // namespace qb

@@ -5,7 +5,7 @@
 namespace qb {
 
 void add_library_queues(Registry& reg) {
-  reg.add_all(LibraryQueues<Item>{});
+  reg.add_group<LibraryQueues>();
 }
 
 }  // namespace qb

@@ -5,7 +5,7 @@
 namespace qb {
 
 void add_polling_queues(Registry& reg) {
-  reg.add_all(PollingQueues<Item>{});
+  reg.add_group<PollingQueues>();
 }
 
 }  // namespace qb

@@ -5,7 +5,7 @@
 namespace qb {
 
 void add_ring_queues(Registry& reg) {
-  reg.add_all(RingQueues<Item>{});
+  reg.add_group<RingQueues>();
 }
 
 }  // namespace qb

@@ -5,7 +5,7 @@
 namespace qb {
 
 void add_structured_queues(Registry& reg) {
-  reg.add_all(StructuredQueues<Item>{});
+  reg.add_group<StructuredQueues>();
 }
 
 }  // namespace qb

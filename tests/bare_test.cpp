@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "harness/bare.hpp"
+#include "harness/registry.hpp"
 #include "queues/all_queues.hpp"
 #include "tests/qbench_process.hpp"
 
@@ -164,6 +165,51 @@ TEST(BareBroken, ALossyQueueFailsThePingPong) {
   EXPECT_EQ(r.verdict, Verdict::stalled) << r.detail;
 }
 
+// Every size of item_sizes, through the registry's entries (so the wiring of each size to its
+// queue is what is tested): verified, and carrying what was asked for.
+TEST(BareSizes, EachEntryCarriesEverySizeAndVerifiesIt) {
+  const Registry& reg = default_registry();
+  struct Shape {
+    const char* queue;
+    std::size_t p, c;
+  };
+  for (const Shape& s : {Shape{"ring_mpmc+spin", 2, 2}, Shape{"boost_spsc+park", 1, 1},
+                         Shape{"mutex_cv", 2, 1}, Shape{"sharded:split_cv", 2, 3}}) {
+    const QueueEntry* e = reg.find(s.queue);
+    ASSERT_NE(e, nullptr) << s.queue;
+    for (const std::size_t bytes : item_sizes) {
+      SCOPED_TRACE(std::string(s.queue) + " carrying " + std::to_string(bytes) + " bytes");
+      ASSERT_TRUE(e->carries(bytes));
+      BareConfig f = flood(s.p, s.c);
+      f.duration = 20ms;
+      f.item_bytes = bytes;
+      const BareResult r = e->bare(f);
+      EXPECT_EQ(r.verdict, Verdict::ok) << r.detail;
+      EXPECT_GT(r.consumed, 0u);
+      EXPECT_EQ(r.consumed, r.pushed);
+      EXPECT_EQ(r.item_bytes, bytes);
+      EXPECT_NE(r.driven.find(std::string(e->bare_of)), std::string::npos) << r.driven;
+      BareConfig pp = pingpong();
+      pp.round_trips = 500;
+      pp.item_bytes = bytes;
+      const BareResult q = e->bare(pp);
+      EXPECT_EQ(q.verdict, Verdict::ok) << q.detail;
+      EXPECT_EQ(q.consumed, q.pushed);
+      EXPECT_EQ(q.item_bytes, bytes);
+    }
+  }
+}
+
+TEST(BareSizes, AQueueAUserRegistersCarriesItsItemOnly) {
+  Registry reg;
+  reg.add<LossyBlocking>(true);
+  const QueueEntry& e = reg.entries().front();
+  EXPECT_TRUE(e.carries(sizeof(Item)));
+  for (const std::size_t bytes : item_sizes)
+    EXPECT_EQ(e.carries(bytes), bytes == sizeof(Item)) << bytes;
+  EXPECT_FALSE(e.carries(12));  // not a size at all
+}
+
 // ---- The command ------------------------------------------------------------------------------
 
 class QbenchBare : public test::QbenchProcess {
@@ -188,6 +234,17 @@ TEST_F(QbenchBare, SkipsAShapeTheQueueCannotServe) {
   const test::Outcome o = qbench({"-q", "boost_spsc+spin", "-p", "2", "-d", "10ms", "--reps", "1"});
   ASSERT_EQ(o.code, 0) << test::describe(o);
   EXPECT_NE(o.out.find("skipped: serves at most 1x1"), std::string::npos) << o.out;
+}
+
+TEST_F(QbenchBare, ATableForEachItemSize) {
+  const test::Outcome o = qbench(
+      {"-q", "ring_spsc+spin,mutex_cv", "--item-bytes", "8,256", "-d", "10ms", "--reps", "1"});
+  ASSERT_EQ(o.code, 0) << test::describe(o);
+  const auto small = o.out.find("items of 8 bytes:"), large = o.out.find("items of 256 bytes:");
+  ASSERT_NE(small, std::string::npos) << o.out;
+  ASSERT_NE(large, std::string::npos) << o.out;
+  EXPECT_LT(small, large);
+  EXPECT_NE(o.out.find("push/pop of mutex_cv", large), std::string::npos) << o.out;
 }
 
 TEST_F(QbenchBare, PingPongPrintsARoundTrip) {
@@ -215,6 +272,9 @@ TEST_F(QbenchBare, BadInputExitsTwoWithOneLineNamingTheFlag) {
       {{"--stall-timeout", "forever"}, "--stall-timeout"},
       {{"-w", "pingpong", "-p", "2"}, "-p,--producers"},
       {{"--placement", "upside-down"}, "--placement"},
+      {{"--item-bytes", "12"}, "--item-bytes"},
+      {{"--item-bytes", "8,,16"}, "--item-bytes"},
+      {{"--item-bytes", "lots"}, "--item-bytes"},
   };
   for (const auto& c : cases) {
     const test::Outcome o = qbench(c.args);
