@@ -361,15 +361,17 @@ void ConsoleReporter::summary() {
       // The runner-up, and whether the repetitions tell them apart.
       const Configuration* second = ranked.size() > 1 ? ranked[1].first : nullptr;
       if (second) {
-        const Ratio r = ratio(figure(*best, primary), figure(*second, primary));
+        // The runner-up's figure over the best's: "next b: throughput 0.50x the best's".
+        const Ratio r = ratio(figure(*second, primary), figure(*best, primary));
         if (!r.bounded) {
-          out_ << "; next " << second->config.queue << " at " << ratio_text(r)
-               << " (too few repetitions to tell them apart)";
+          out_ << "; next " << second->config.queue << ": " << name << " " << ratio_text(r)
+               << " the best's (too few repetitions to tell them apart)";
         } else if (r.low <= 1 && r.high >= 1) {
-          out_ << "; not distinguishable from " << second->config.queue << " (" << ratio_text(r)
-               << ")";
+          out_ << "; not distinguishable from " << second->config.queue << " (" << name << " "
+               << ratio_text(r) << " the best's)";
         } else {
-          out_ << "; next " << second->config.queue << ", " << ratio_text(r) << " of it";
+          out_ << "; next " << second->config.queue << ": " << name << " " << ratio_text(r)
+               << " the best's";
         }
       }
       out_ << "\n";
