@@ -104,8 +104,9 @@ struct ClockUnavailable : std::runtime_error {
 ClockPlan plan_clock(ClockChoice requested, const ClockFacts& facts);
 
 // Selects the clock of this process's runs: plans on this machine's facts, calibrates the TSC if
-// it is chosen (20 ms), and returns the description for the context column `clock`. Call before
-// the threads that read now_ns() start. Throws ClockUnavailable (see plan_clock).
+// it is chosen (20 ms), and returns the description for the context column `clock`; the same
+// choice again changes nothing. Call before the threads that read now_ns() start. Throws
+// ClockUnavailable (see plan_clock).
 std::string select_clock(ClockChoice requested);
 // The description of the clock in use (the last select_clock's, or monotonic's).
 const std::string& clock_description();
