@@ -71,16 +71,17 @@ Plan parse(const Registry& reg, const BareArgs& a) {
   p.cfg.round_trips = count_flag("--round-trips", a.round_trips, 16, 1'000'000'000);
   p.cfg.stall_timeout = duration_in("--stall-timeout", a.stall_timeout);
   p.reps = static_cast<int>(count_flag("--reps", a.reps, 1, 1000));
+  const auto bad_sizes = [&] {
+    bad("--item-bytes", a.item_bytes, "a comma-separated list of " + sizes_text());
+  };
   for (const std::string& b : units::split_list(a.item_bytes)) {
     const auto bytes = units::parse_count(b);
     const std::size_t n = bytes ? item_size_index(*bytes) : item_sizes.size();
-    if (n == item_sizes.size())
-      bad("--item-bytes", a.item_bytes, "a comma-separated list of " + sizes_text());
+    if (n == item_sizes.size()) bad_sizes();
     if (std::find(p.item_bytes.begin(), p.item_bytes.end(), item_sizes[n]) == p.item_bytes.end())
       p.item_bytes.push_back(item_sizes[n]);
   }
-  if (p.item_bytes.empty())
-    bad("--item-bytes", a.item_bytes, "a comma-separated list of " + sizes_text());
+  if (p.item_bytes.empty()) bad_sizes();
   p.cfg.pin = a.pin;
   const auto placement = from_string<Placement>(a.placement);
   if (!placement) bad("--placement", a.placement, accepted_names<Placement>());

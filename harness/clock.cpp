@@ -2,7 +2,6 @@
 
 #include <errno.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -40,7 +39,7 @@ Reading read_both(int tries) {
 }
 
 // Calibrates the TSC against CLOCK_MONOTONIC over `span_ns`; false (and `why`) when the result is
-// not a clock (a rate outside 0.1-20 GHz, or readings that disagree with CLOCK_MONOTONIC).
+// not a clock (the TSC did not advance with CLOCK_MONOTONIC, or a rate outside 0.1-20 GHz).
 bool calibrate_tsc(std::int64_t span_ns, clock_detail::TscScale& out, double& ghz,
                    std::string& why) {
   const Reading a = read_both(16);
@@ -66,6 +65,11 @@ bool calibrate_tsc(std::int64_t span_ns, clock_detail::TscScale& out, double& gh
   return true;
 }
 #endif
+
+ClockUnavailable unusable(const std::string& why) {
+  return ClockUnavailable("the TSC is not usable as a clock here: " + why +
+                          "; expected auto or monotonic");
+}
 
 }  // namespace
 
@@ -97,9 +101,7 @@ ClockPlan plan_clock(ClockChoice requested, const ClockFacts& f) {
             ", not the TSC";
   }
   if (lacks.empty()) return {.tsc = true, .why = "invariant, the kernel's clocksource"};
-  if (requested == ClockChoice::tsc)
-    throw ClockUnavailable("the TSC is not usable as a clock here: " + lacks +
-                           "; expected auto or monotonic");
+  if (requested == ClockChoice::tsc) throw unusable(lacks);
   return {.tsc = false, .why = "no TSC clock: " + lacks};
 }
 
@@ -124,8 +126,7 @@ std::string select_clock(ClockChoice requested) {
                     plan.why.c_str());
       text = buf;
     } else if (requested == ClockChoice::tsc) {
-      throw ClockUnavailable("the TSC is not usable as a clock here: " + why +
-                             "; expected auto or monotonic");
+      throw unusable(why);
     } else {
       text = "clock_gettime(CLOCK_MONOTONIC) (no TSC clock: " + why + ")";
     }

@@ -363,15 +363,14 @@ void ConsoleReporter::summary() {
       if (second) {
         // The runner-up's figure over the best's: "next b: throughput 0.50x the best's".
         const Ratio r = ratio(figure(*second, primary), figure(*best, primary));
+        const std::string versus = std::string(name) + " " + ratio_text(r) + " the best's";
         if (!r.bounded) {
-          out_ << "; next " << second->config.queue << ": " << name << " " << ratio_text(r)
-               << " the best's (too few repetitions to tell them apart)";
+          out_ << "; next " << second->config.queue << ": " << versus
+               << " (too few repetitions to tell them apart)";
         } else if (r.low <= 1 && r.high >= 1) {
-          out_ << "; not distinguishable from " << second->config.queue << " (" << name << " "
-               << ratio_text(r) << " the best's)";
+          out_ << "; not distinguishable from " << second->config.queue << " (" << versus << ")";
         } else {
-          out_ << "; next " << second->config.queue << ": " << name << " " << ratio_text(r)
-               << " the best's";
+          out_ << "; next " << second->config.queue << ": " << versus;
         }
       }
       out_ << "\n";
