@@ -100,7 +100,7 @@ inline std::uint32_t spin_limit_for(std::size_t threads) {
 }
 
 // One worker's counts: its own 128 bytes, written by it alone.
-struct alignas(2 * detail::cache_line) Side {
+struct alignas(detail::false_sharing_block) Side {
   std::atomic<std::uint64_t> progress{0};  // relaxed: for the watchdog and the idle check
   std::atomic<bool> done{false};           // release, after count and sum
   std::uint64_t count = 0;
@@ -118,12 +118,12 @@ struct Flood {
         producers_left(c.producers),
         start(c.producers + c.consumers),
         spin_limit(spin_limit_for(c.producers + c.consumers)) {}
-  B queue;
-  std::vector<Side> producers;
+  alignas(detail::false_sharing_block) B queue;  // blocks of its own (spin.hpp)
+  alignas(detail::false_sharing_block) std::vector<Side> producers;
   std::vector<Side> consumers;
   std::atomic<std::size_t> producers_left;
   StartLine start;
-  alignas(2 * detail::cache_line) std::atomic<bool> stop{false};
+  alignas(detail::false_sharing_block) std::atomic<bool> stop{false};
   std::uint32_t spin_limit;
   PinPlan pin;
 
@@ -327,10 +327,11 @@ struct PingPong {
       : ab(QueueOptions{.capacity = capacity, .producers = 1, .consumers = 1}),
         ba(QueueOptions{.capacity = capacity, .producers = 1, .consumers = 1}),
         spin_limit(spin_limit_for(2)) {}
-  B ab, ba;
-  StartLine start{2};
+  alignas(detail::false_sharing_block) B ab;  // each queue on blocks of its own (spin.hpp)
+  alignas(detail::false_sharing_block) B ba;
+  alignas(detail::false_sharing_block) StartLine start{2};
   Side a, b;
-  alignas(2 * detail::cache_line) std::atomic<bool> stop{false};
+  alignas(detail::false_sharing_block) std::atomic<bool> stop{false};
   std::uint32_t spin_limit;
   PinPlan pin;
   Histogram per_rtt_ps;     // A's: one per-batch mean per sample

@@ -28,10 +28,10 @@ namespace {
 
 // One atomic per 128 bytes: a line of its own plus the adjacent line, which Intel's spatial
 // prefetcher fetches in pairs, so the two threads' lines never travel together.
-struct alignas(2 * detail::cache_line) Line {
+struct alignas(detail::false_sharing_block) Line {
   std::atomic<std::uint64_t> value{0};
 };
-static_assert(sizeof(Line) == 2 * detail::cache_line, "each atomic owns a 128-byte block");
+static_assert(sizeof(Line) == detail::false_sharing_block, "each atomic owns a 128-byte block");
 
 struct PairPlace {
   bool pinned = false;
@@ -66,8 +66,8 @@ PairPlace place(const CalibrateOptions& o) {
 // keeps it alive.
 struct Pair {
   StartLine start{2};
-  alignas(2 * detail::cache_line) std::atomic<std::uint64_t> progress{0};  // a's, every 1024
-  alignas(2 * detail::cache_line) std::atomic<bool> stop{false};
+  alignas(detail::false_sharing_block) std::atomic<std::uint64_t> progress{0};  // a's, every 1024
+  alignas(detail::false_sharing_block) std::atomic<bool> stop{false};
   std::atomic<bool> a_done{false};
   std::atomic<bool> b_done{false};
   std::string error_a, error_b;  // pinning refused

@@ -144,8 +144,8 @@ struct Shared {
     }
   }
   RunConfig cfg;
-  Q queue;
-  std::vector<ProducerSlot> producers;
+  alignas(detail::false_sharing_block) Q queue;  // blocks of its own (spin.hpp)
+  alignas(detail::false_sharing_block) std::vector<ProducerSlot> producers;
   std::vector<ConsumerSlot> consumers;
   // Keyed items: per key, the next sequence number expected from each producer (key_stride
   // words per key, a cache line at least) and, for queues that do not route keys to an owner,

@@ -44,9 +44,9 @@ struct State {
         ping(QueueOptions{.capacity = c.capacity, .producers = 1, .consumers = 1}),
         pong(QueueOptions{.capacity = c.capacity, .producers = 1, .consumers = 1}) {}
   RunConfig cfg;
-  Q ping;
-  Q pong;
-  StartLine start{2};
+  alignas(detail::false_sharing_block) Q ping;  // each queue on blocks of its own (spin.hpp)
+  alignas(detail::false_sharing_block) Q pong;
+  alignas(detail::false_sharing_block) StartLine start{2};
   std::atomic<bool> stop{false};
   PinPlan pin;
   // Client (its own line): round trips done, published for the controller.
