@@ -293,7 +293,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext(std::string(qb::col::git_sha.name), qb::build_info::git_sha);
   benchmark::AddCustomContext("qbench_build_type", qb::build_info::build_type);
   benchmark::AddCustomContext(std::string(qb::col::compiler.name), qb::build_info::compiler);
-  benchmark::AddCustomContext("item_bytes", std::to_string(sizeof(Item)));
+  benchmark::AddCustomContext(std::string(qb::col::item_bytes.name), std::to_string(sizeof(Item)));
   benchmark::AddCustomContext("queue_capacity", std::to_string(kCapacity));
 #if defined(QB_SANITIZER_BUILD)
   benchmark::AddCustomContext(std::string(qb::col::sanitizer.name), QB_SANITIZER_BUILD);

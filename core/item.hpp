@@ -64,18 +64,41 @@ constexpr std::uint64_t shard_key(const Item& item) noexcept {
   return item_key(item.id);
 }
 
-// What a queue carries when its user passes N bytes (`--item-bytes N`): an id (for verification)
-// and N - 8 bytes the queue copies like any payload. Item is the 24-byte case, the one whose
-// timestamps latency needs.
+// What a queue carries when its user passes N bytes (`--item-bytes N`): the id (what verification
+// counts and sums) and bytes the queue copies like any payload. From 24 bytes on, Item's two
+// timestamps come first (latency can be measured); 8 and 16 bytes carry none. Item itself is the
+// 24-byte case. Every carried type V is built the same way, `V{id, intended, pushed}` (Item by
+// aggregate initialisation, the payloads by their constructors: a payload too small for the times
+// drops them), so that a producer builds its item in place, in registers: built by a function
+// returning it, the 24-byte item lived on the stack and was copied into the ring with a load
+// wider than its stores, a failed store forward per push that halved boost_spsc's flood. The
+// padding is left as it is: the queue copies N bytes whatever they hold.
 template <std::size_t N>
-struct Payload {
-  static_assert(N > 8 && N % 8 == 0, "a payload of 8 bytes is the id alone (Payload<8>)");
-  std::uint64_t id;
-  std::byte rest[N - 8];
+struct Payload : Item {
+  static_assert(N > sizeof(Item) && N % 8 == 0);
+  Payload() = default;
+  constexpr Payload(std::uint64_t i, std::int64_t intended, std::int64_t pushed) noexcept
+      : Item{i, intended, pushed} {}
+  std::byte rest[N - sizeof(Item)];
 };
 template <>
 struct Payload<8> {
+  Payload() = default;
+  constexpr Payload(std::uint64_t i, std::int64_t, std::int64_t) noexcept : id(i) {}
   std::uint64_t id;
+};
+template <>
+struct Payload<16> {
+  Payload() = default;
+  constexpr Payload(std::uint64_t i, std::int64_t, std::int64_t) noexcept : id(i) {}
+  std::uint64_t id;
+  std::byte rest[8];
+};
+// Whether V carries the send and push times (Item, and payloads of more than 24 bytes).
+template <class V>
+concept Stamped = requires(V v) {
+  v.intended_ns;
+  v.pushed_ns;
 };
 template <std::size_t N>
 constexpr std::uint64_t shard_key(const Payload<N>& p) noexcept {

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/item.hpp"
 #include "core/kinds.hpp"
 
 namespace qb {
@@ -60,6 +61,10 @@ struct RunConfig {
   // Latency recording (clock reads and histogram records per item). Off: flood and tree only,
   // to measure what recording costs; the clock is then read every 64 items, for the end time.
   bool record_latency = true;
+  // What each push carries, in bytes (core/item.hpp item_sizes): 24 (qb::Item, the id and the two
+  // times latency needs) unless asked; flood and pingpong run other sizes, and 8 or 16 bytes
+  // carry no time (a flood of them records no latency).
+  std::size_t item_bytes = sizeof(Item);
   // Pin each producer and consumer thread to one CPU, placed as `placement` says
   // (harness/topology.hpp).
   bool pin = false;

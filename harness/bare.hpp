@@ -18,7 +18,7 @@
 // publishes its exact count before it checks whether everything pushed has been consumed.
 //
 // Item sizes: the registry builds each queue's reference for every size of item_sizes
-// (core/item.hpp: Payload<N>, an id and N - 8 bytes, or Item at 24), so that `qbench bare
+// (core/item.hpp: Payload<N>, N bytes with the id first, or Item at 24), so that `qbench bare
 // --item-bytes 8` measures what a queue of task pointers does; the id is what is counted and
 // summed.
 //

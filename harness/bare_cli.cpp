@@ -31,13 +31,6 @@ struct Plan {
   std::vector<std::size_t> item_bytes;  // one table each
 };
 
-std::string sizes_text() {
-  std::string s;
-  for (std::size_t i = 0; i < item_sizes.size(); ++i)
-    s += (i ? (i + 1 == item_sizes.size() ? " or " : ", ") : "") + std::to_string(item_sizes[i]);
-  return s;
-}
-
 Plan parse(const Registry& reg, const BareArgs& a) {
   Plan p;
   for (const std::string& name : units::split_list(a.queues)) {
@@ -72,7 +65,7 @@ Plan parse(const Registry& reg, const BareArgs& a) {
   p.cfg.stall_timeout = duration_in("--stall-timeout", a.stall_timeout);
   p.reps = static_cast<int>(count_flag("--reps", a.reps, 1, 1000));
   const auto bad_sizes = [&] {
-    bad("--item-bytes", a.item_bytes, "a comma-separated list of " + sizes_text());
+    bad("--item-bytes", a.item_bytes, "a comma-separated list of " + item_sizes_text());
   };
   for (const std::string& b : units::split_list(a.item_bytes)) {
     const auto bytes = units::parse_count(b);
@@ -140,8 +133,9 @@ void add_bare_options(CLI::App& bare, BareArgs& a) {
       ->capture_default_str()
       ->type_name("DURATION");
   bare.add_option("--item-bytes", a.item_bytes,
-                  "bytes each push carries, a list of " + sizes_text() +
-                      " (a task pointer is 8; 24 is what qbench run pushes): one table each")
+                  "bytes each push carries, a list of " + item_sizes_text() +
+                      " (a task pointer is 8; qbench run pushes 24 unless its --item-bytes says): "
+                      "one table each")
       ->capture_default_str()
       ->type_name("LIST");
   bare.add_flag("--pin", a.pin, "pin the threads to CPUs (producers and consumers interleaved)");
@@ -200,8 +194,7 @@ static bool bare_table(const Plan& p, const BareConfig& cfg, std::ostream& out,
     char name[64];
     std::snprintf(name, sizeof name, "%-26s ", std::string(e->name).c_str());
     if (!e->carries(cfg.item_bytes)) {
-      out << name << "skipped: built for " << sizeof(Item)
-          << "-byte items only (a queue your binary registers carries qb::Item)\n";
+      out << name << "skipped: " << only_item_sized() << "\n";
       continue;
     }
     if (flood ? !e->traits.serves(cfg.producers, cfg.consumers) : !e->traits.serves(1, 1)) {

@@ -84,6 +84,7 @@ std::optional<std::string> unservable(const QueueEntry& q, const RunConfig& c) {
   }
   if (c.capacity == unbounded && !q.traits.allows_unbounded)
     return what + queue + " needs a capacity (no unbounded mode)";
+  if (!q.carries(c.item_bytes)) return what + queue + " is " + only_item_sized();
   return std::nullopt;
 }
 

@@ -243,6 +243,7 @@ template <class Q, class Schedule, class Ids>
 void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   // 1 ns timer slack: paced producers sleep until the next intended time, precisely.
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  using V = typename Q::value_type;
   auto& slot = s.producers[index];
   // The engine closes the queue once every producer is done (shut_down), or on abort, when the
   // figures are void: no push of a producer races close().
@@ -306,7 +307,7 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
       if (call && call >= end) break;
       intended = call;
     }
-    const Item item{ids.id(index, seq), intended, call};
+    const V item{ids.id(index, seq), intended, call};  // in place (core/item.hpp)
     const bool publish = (seq & publish_mask) == 0;
     // Before the push: a push that never returns shows as offered and unanswered.
     if (publish) slot.offered.store(seq + 1, std::memory_order_relaxed);
@@ -324,7 +325,7 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
       slot.offered.store(seq + 1, std::memory_order_relaxed);
       slot.accepted.store(accepted, std::memory_order_relaxed);
       slot.refused.store(refused, std::memory_order_relaxed);
-      const Item copy = item;  // the waiting push takes its address; the item stays in registers
+      const V copy = item;  // the waiting push takes its address; the item stays in registers
       st = handle.push(copy, wait_for);
     }
     if (st == QueueStatus::ok) {
@@ -356,8 +357,8 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
 // A consumer's next item from the queue, by the run's shutdown mode (`poll`: the interval of its
 // timed pops), through the queue's own waiting pop. False: the run is over for this consumer
 // (closed, its poison pill, or the stop flag).
-template <class Q, class H>
-[[gnu::noinline]] bool wait_next(Shared<Q>& s, H& handle, Item& item, Shutdown shutdown,
+template <class Q, class H, class V>
+[[gnu::noinline]] bool wait_next(Shared<Q>& s, H& handle, V& item, Shutdown shutdown,
                                  std::chrono::nanoseconds poll) {
   if (shutdown != Shutdown::poll) {
     if (handle.pop(item, forever) != QueueStatus::ok) return false;
@@ -379,15 +380,15 @@ template <class Q, class H>
 // Others (nullptr) go straight to the waiting pop. Nothing of the consumer's escapes on the fast
 // path (the count goes by value, the waiting pop fills an item of its own), so that the item and
 // the counters stay in registers: anything whose address escaped is stored on every item.
-template <class Q, class H>
-QB_ALWAYS_INLINE inline bool pop_next(Shared<Q>& s, H& handle, Item& item, Shutdown shutdown,
+template <class Q, class H, class V>
+QB_ALWAYS_INLINE inline bool pop_next(Shared<Q>& s, H& handle, V& item, Shutdown shutdown,
                                       std::chrono::nanoseconds poll,
                                       std::atomic<std::uint64_t>* count, std::uint64_t n) {
   if (count) {
     if (handle.try_pop(item)) return shutdown != Shutdown::poison || !is_poison(item.id);
     count->store(n, std::memory_order_relaxed);
   }
-  Item waited;
+  V waited;
   const bool ok = wait_next(s, handle, waited, shutdown, poll);
   item = waited;
   return ok;
@@ -405,14 +406,26 @@ class ItemClock {
         last_interval_(slot.timeline.size() - 1),
         record_(cfg.record_latency),
         last_item_(t0) {}
-  // The time the item was taken (0 when it is not stamped).
-  QB_ALWAYS_INLINE std::int64_t taken(const Item& item) noexcept {
-    return item.pushed_ns == 0 ? 0 : stamped(item);
+  // The time the item was taken (0 when it is not stamped). Items too small to carry the times
+  // (8 and 16 bytes): the end time from a clock read every 1024 items instead (n: the items
+  // taken so far), so that the run's elapsed time still includes the drain (short by the time of
+  // fewer than 1024 items).
+  template <class V>
+  QB_ALWAYS_INLINE std::int64_t taken(const V& item, std::uint64_t n = 0) noexcept {
+    if constexpr (Stamped<V>) {
+      return item.pushed_ns == 0 ? 0 : stamped(item);
+    } else {
+      return (n & 1023) == 0 ? unstamped() : 0;
+    }
   }
   [[nodiscard]] std::int64_t last_item() const noexcept { return last_item_; }
 
  private:
-  [[gnu::noinline]] std::int64_t stamped(const Item& item) noexcept {
+  [[gnu::noinline]] std::int64_t unstamped() noexcept { return last_item_ = now_ns(); }
+  // By reference, as it was measured: passing the two times by value let the consumer keep the
+  // item in registers, outrun the producer, and run boost_spsc empty at half its throughput.
+  template <class V>
+  [[gnu::noinline]] std::int64_t stamped(const V& item) noexcept {
     const std::int64_t now = now_ns();
     last_item_ = now;
     if (record_) {
@@ -476,7 +489,7 @@ void consumer_loop(Shared<Q>& s, std::size_t index) {
   const Shutdown shutdown = cfg.shutdown;
   const auto poll = cfg.poll_interval;
   std::uint64_t n = 0;
-  Item item;
+  typename Q::value_type item;
   std::atomic<std::uint64_t>* const batched = publish_mask ? &slot.consumed : nullptr;
   // No store per item beyond the queue's own: behind a fast queue's store to a contended line,
   // every extra store waits in the store buffer (two plain stores per item halved boost_spsc's
@@ -486,7 +499,7 @@ void consumer_loop(Shared<Q>& s, std::size_t index) {
   std::vector<std::uint64_t>& next_seq = slot.next_seq;
   std::uint64_t checksum = 0, out_of_order = 0, current = 0, expected = 0;
   while (pop_next(s, handle, item, shutdown, poll, batched, n)) {
-    clock.taken(item);
+    clock.taken(item, n);
     const std::uint64_t producer = item_producer(item.id);
     const std::uint64_t seq = item_seq(item.id);
     if (check_order && producer < next_seq.size()) {
@@ -629,8 +642,8 @@ class EngineDriver final : public Driver {
   // Poison pills go in after the last item, without blocking the controller: what a full queue
   // refuses is sent again on the next tick.
   void send_pills(std::int64_t now) {
-    while (pills_left_ &&
-           s_.queue.try_push(Item{poison_pill(s_.cfg.consumers - pills_left_), now, now}))
+    while (pills_left_ && s_.queue.try_push(typename Q::value_type{
+                              poison_pill(s_.cfg.consumers - pills_left_), now, now}))
       --pills_left_;
   }
 

@@ -84,12 +84,13 @@ void client_loop(State<Q>& s) {
   std::uint64_t seq = 0;
   const auto send = [&](std::uint64_t n, std::int64_t at) {
     if (n >= quota || at >= end || s.stop.load(std::memory_order_relaxed)) return false;
-    if (out.push(Item{make_item_id(0, 0, n), at, at}, forever) != QueueStatus::ok) return false;
+    const typename Q::value_type item{make_item_id(0, 0, n), at, at};
+    if (out.push(item, forever) != QueueStatus::ok) return false;
     s.sent = n + 1;
     return true;
   };
   for (bool in_flight = send(seq, t); in_flight; ++seq) {
-    Item answer;
+    typename Q::value_type answer;
     if (back.pop(answer, forever) != QueueStatus::ok) break;
     const std::int64_t t1 = now_ns();
     in_flight = send(seq + 1, t1);
@@ -119,7 +120,7 @@ void server_loop(State<Q>& s) {
   s.start.wait(cpu_of(s.pin.consumer_cpu, 0));
   const CpuUsage cpu0 = thread_cpu();
   std::uint64_t n = 0;
-  Item item;
+  typename Q::value_type item;
   while (in.pop(item, forever) == QueueStatus::ok) {
     if (serve) service.serve();
     if (out.push(item, forever) != QueueStatus::ok) break;

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
@@ -337,6 +338,22 @@ bool is_tree(const RunConfig& c) {
 bool is_not_tree(const RunConfig& c) {
   return c.workload != WorkloadKind::tree;
 }
+bool sized(const RunConfig& c) {
+  return c.workload == WorkloadKind::flood || c.workload == WorkloadKind::pingpong;
+}
+
+// --item-bytes: one of item_sizes (its help text below names them and the default).
+static_assert(item_sizes == std::array<std::size_t, 5>{8, 16, 24, 64, 256} && sizeof(Item) == 24,
+              "the --item-bytes row of run_options() lists the sizes and the default");
+Codec<std::size_t> item_bytes() {
+  return {[](const std::string& flag, const std::string& text) {
+            const auto n = units::parse_count(text);
+            if (!n || item_size_index(*n) == item_sizes.size())
+              bad(flag, text, item_sizes_text() + " (bytes)");
+            return static_cast<std::size_t>(*n);
+          },
+          [](std::size_t v) { return std::to_string(v); }};
+}
 
 }  // namespace
 
@@ -405,6 +422,12 @@ const std::vector<RunOption>& run_options() {
        .text = &RunOptions::keys, .value = field(&RunConfig::keys, count(0, max_keys)),
        .applies = is_not_tree, .otherwise = "0", .used = is_not_tree,
        .used_by = "steady, burst, flood and pingpong"},
+      {.flags = "--item-bytes", .placeholder = "BYTES", .fallback = "24", .list = true,
+       .help = "bytes each push carries: 8 (a task pointer), 16, 24 (the id and the two times "
+               "latency needs), 64 or 256; flood and pingpong; 8 and 16 carry no time, so a flood "
+               "of them records no latency",
+       .text = &RunOptions::item_bytes, .value = field(&RunConfig::item_bytes, item_bytes()),
+       .applies = sized, .otherwise = "24", .used = sized, .used_by = "flood and pingpong"},
       {.flags = "--work", .placeholder = "SERVICE", .fallback = "none",
        .help = "consumer service time per item: none, fixed:10us, exp:10us",
        .text = &RunOptions::work,

@@ -29,6 +29,7 @@ struct RunOptions {
   std::string queue, workload, producers, consumers, capacity;
   std::string rate, peak_rate, burst, period, gaps, pacing;
   std::string fanout, depth, keys;  // tree shape; keyed items
+  std::string item_bytes;
   std::string work, work_mode, backpressure, shutdown;
   std::string duration, items, reps, warmup;
   std::string out, timeseries, hgrm;

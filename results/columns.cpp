@@ -203,6 +203,8 @@ constexpr Column rep = number("rep", identity, U::none, of_config<&RunConfig::re
 constexpr Column verdict = text("verdict", Role::verdict, of_run<&RunResult::verdict>);
 constexpr Column verdict_detail = text("verdict_detail", Role::verdict, of_run<&RunResult::detail>);
 constexpr Column shard = text("shard", identity, of_config<&RunConfig::shard>, appended);
+constexpr Column item_bytes =
+    number("item_bytes", key, U::bytes, of_config<&RunConfig::item_bytes>, appended);
 }  // namespace col
 
 namespace {
@@ -419,6 +421,7 @@ constexpr auto kResults = join(
         number("offered_per_s", setting, U::per_second, of_run<&RunResult::offered_per_s>,
                appended),
         measure("kept_up", U::flag, higher, of_run<&RunResult::kept_up>, appended),
+        col::item_bytes,
     });
 
 // ---- The time-series file (`qbench run --timeseries`), schema v2 (v1 with depth renamed) -----

@@ -138,7 +138,7 @@ void write_columns_json(std::ostream& out);
 namespace col {
 extern const Column schema_version, run_id, timestamp, qbench_version, git_sha, host, cpu_model,
     cores, memory_bytes, kernel, compiler, build_type, sanitizer, queue, workload, producers,
-    consumers, capacity, backpressure, rep, verdict, verdict_detail, shard;
+    consumers, capacity, backpressure, rep, verdict, verdict_detail, shard, item_bytes;
 }  // namespace col
 
 }  // namespace qb

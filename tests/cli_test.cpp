@@ -140,6 +140,10 @@ const BadInput kBadInputs[] = {
     {"PeriodWithPingpong", {"-q", "mutex_cv", "-w", "pingpong", "--period", "2s"}, {"--period"}},
     {"GapsWithFlood", {"-q", "mutex_cv", "--gaps", "poisson"}, {"--gaps", "steady and burst"}},
     {"PacingWithTree", {"-q", "mutex_cv", "-w", "tree", "--pacing", "spin"}, {"--pacing"}},
+    {"ItemBytesWithSteady",
+     {"-q", "mutex_cv", "-w", "steady", "--item-bytes", "8"},
+     {"--item-bytes", "flood and pingpong"}},
+    {"ItemBytesNotASize", {"-q", "mutex_cv", "--item-bytes", "12"}, {"--item-bytes", "'12'"}},
     {"FanoutWithoutTree",
      {"-q", "mutex_cv", "-w", "steady", "--fanout", "4"},
      {"--fanout", "tree"}},
@@ -510,6 +514,25 @@ TEST_F(QbenchCli, PeakMemoryOfARunDoesNotDependOnItsPlaceInTheMatrix) {
   }
   EXPECT_NEAR(growth(2), growth(0), 2 * mib)
       << "first " << growth(0) / mib << " MiB, last " << growth(2) / mib << " MiB";
+}
+
+// --item-bytes: each size a row of its own, with its size; 8-byte items carry no time, so their
+// flood records no latency (the row says so), while a pingpong round trip is timed at any size.
+TEST_F(QbenchCli, ItemBytesRunEachSizeAndRecordIt) {
+  const Outcome o =
+      qbench({"run", "-q", "ring_mpmc+spin", "-w", "flood,pingpong", "--item-bytes", "8,256", "-n",
+              "20k", "--reps", "1", "--warmup", "0", "--out", "S.csv"});
+  ASSERT_EQ(o.code, 0) << describe(o);
+  const Csv c = read_csv(dir_ / "S.csv");
+  ASSERT_EQ(c.rows.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(c.at(i, "verdict"), "ok") << i;
+    const bool flood = c.at(i, "workload") == "flood", small = c.at(i, "item_bytes") == "8";
+    EXPECT_TRUE(small || c.at(i, "item_bytes") == "256") << i;
+    EXPECT_EQ(c.at(i, "latency_recording"), flood && small ? "off" : "on") << i;
+    EXPECT_EQ(c.at(i, "latency_p50_ns").empty(), flood && small) << i;
+  }
+  EXPECT_NE(o.out.find("item-bytes"), std::string::npos) << "a column of its own:\n" << o.out;
 }
 
 // Saturation is not correctness: a paced run whose consumers cannot keep up passes (verdict ok,

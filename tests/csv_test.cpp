@@ -50,7 +50,8 @@ constexpr std::string_view kHeaderV2 =
     "shutdown_s,fanout,tree_depth,nodes_per_root,inline_nodes,keys,key_reorders,latency_recording,"
     "pinning,floor_rtt_p50_ns,floor_rtt_p99_ns,bare_ring_items_per_s,bare_items_per_s,"
     "bare_rtt_p50_ns,fidelity,placement,topology,latency_samples,latency_sample_every,shard,"
-    "rss_baseline_bytes,peak_rss_growth_bytes,depth_samples,schedule_s,offered_per_s,kept_up";
+    "rss_baseline_bytes,peak_rss_growth_bytes,depth_samples,schedule_s,offered_per_s,kept_up,"
+    "item_bytes";
 
 RunContext test_context() {
   RunContext ctx;
@@ -193,8 +194,8 @@ constexpr std::string_view kBurstRow =
     "1.5,0.5,0.75,1.25,2000000,0.8,30,5,11,4,13,"
     // memory
     "1048576,2097152,3145728,77,sleep,0,close,,,,,,,,,on,,,,,,,,,,1000,1,,"
-    // rss baseline .. kept up
-    "524288,2621440,12,2,505,0";
+    // rss baseline .. kept up, item bytes
+    "524288,2621440,12,2,505,0,24";
 
 constexpr std::string_view kFloodRow =
     "2,run-2,2024-01-02T03:04:05Z,0.1.0,abc1234,testhost,\"Test CPU, 2.0GHz \"\"X\"\"\",2,"
@@ -205,7 +206,7 @@ constexpr std::string_view kFloodRow =
     "1000,1000,1000,1000,1000,1000,1000,800,800,800,,,,"
     "0,0,0,0,0,0,0,0,,,,"
     "4096,8192,,12,,,close,,,,,,,,,on,,,,,,,,,,1,5000,,"
-    "0,,0,,,";
+    "0,,0,,,,24";
 
 std::size_t column(std::string_view name) {
   const auto& cols = csv_columns();

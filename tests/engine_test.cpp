@@ -736,5 +736,46 @@ TEST(EnginePin, PinnedRunsRecordTheirPlanAndPass) {
   EXPECT_TRUE(u.pinning.empty()) << "unpinned is the default";
 }
 
+// ---- Item sizes (--item-bytes) -----------------------------------------------------------------
+
+// Each size through the registry's entries (so each size's wiring to its queue is what runs):
+// every item verified, the size recorded; 8 and 16 bytes carry no time, so their floods record no
+// latency, and the larger ones do.
+TEST(EngineItemSizes, FloodAndPingpongCarryEverySizeVerified) {
+  for (const char* name : {"ring_mpmc+park", "mutex_cv", "sharded:split_cv", "boost_spsc+park"}) {
+    const auto* e = default_registry().find(name);
+    ASSERT_NE(e, nullptr) << name;
+    const bool spsc = std::string_view(name) == "boost_spsc+park";
+    for (const std::size_t bytes : item_sizes) {
+      SCOPED_TRACE(std::string(name) + " carrying " + std::to_string(bytes) + " bytes");
+      ASSERT_TRUE(e->carries(bytes));
+      RunConfig cfg = flood(name, spsc ? 1 : 2, spsc ? 1 : 2, kItems / 4);
+      cfg.item_bytes = bytes;
+      const RunResult r = e->run(cfg);
+      EXPECT_EQ(r.verdict, Verdict::ok) << r.detail;
+      EXPECT_EQ(r.consumed, kItems / 4);
+      EXPECT_TRUE(r.checksum_ok);
+      EXPECT_EQ(r.config.item_bytes, bytes);
+      EXPECT_GT(r.elapsed_s, 0);
+      const bool timed = bytes >= sizeof(Item);
+      EXPECT_EQ(r.config.record_latency, timed);
+      EXPECT_EQ(r.latency.count() > 0, timed) << r.latency.count();
+      RunConfig pp = pingpong(name, 2000);
+      pp.item_bytes = bytes;
+      const RunResult q = e->run(pp);
+      EXPECT_EQ(q.verdict, Verdict::ok) << q.detail;
+      EXPECT_EQ(q.consumed, 2000u);
+      EXPECT_EQ(q.latency.count(), 2000u);  // the client times every round trip at any size
+    }
+  }
+}
+
+TEST(EngineItemSizes, OtherSizesRunFloodAndPingpongOnly) {
+  RunConfig cfg = flood("mutex_cv", 1, 1, 1000);
+  cfg.workload = WorkloadKind::steady;
+  cfg.item_bytes = 8;
+  EXPECT_THROW(default_registry().find("mutex_cv")->run(cfg), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace qb

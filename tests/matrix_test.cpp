@@ -95,10 +95,10 @@ TEST(Options, TheListsAreTheMatrixDimensionsInMatrixOrder) {
       EXPECT_NE(std::find(lists.begin(), lists.end(), "--workload"), lists.end()) << opt.name();
     }
   }
-  EXPECT_EQ(lists,
-            (std::vector<std::string>{"--queue", "--workload", "--producers", "--consumers",
-                                      "--capacity", "--rate", "--fanout", "--depth", "--keys",
-                                      "--backpressure", "--shutdown", "--latency", "--placement"}));
+  EXPECT_EQ(lists, (std::vector<std::string>{"--queue", "--workload", "--producers", "--consumers",
+                                             "--capacity", "--rate", "--fanout", "--depth",
+                                             "--keys", "--item-bytes", "--backpressure",
+                                             "--shutdown", "--latency", "--placement"}));
 }
 
 // ---- The matrix --------------------------------------------------------------------------------
