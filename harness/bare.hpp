@@ -72,6 +72,10 @@ struct BareResult {
   double items_per_s = 0;                                 // flood
   double rtt_min_ns = 0, rtt_p50_ns = 0, rtt_p99_ns = 0;  // ping-pong, per round trip
   std::size_t item_bytes = 0;                             // what each push carried
+  // Flood: the median over the controller's ticks of pushed - consumed, from the counters the
+  // threads publish every 1024 items (so within 1024 per thread): full or empty, the regime the
+  // reference ran in (results/run_result.hpp median_depth).
+  std::uint64_t median_depth = 0;
   bool oversubscribed = false;
   std::string pinning;
   Verdict verdict = Verdict::ok;
@@ -242,6 +246,7 @@ class FloodDriver final : public Driver {
     }
     p.offered = p.accepted;
     p.expected = p.accepted;
+    p.depth = p.owed();
     p.producers_done = producers_done;
     p.finished = producers_done && consumers_done;
     return p;
@@ -311,6 +316,7 @@ BareResult run_flood(const BareConfig& cfg) {
   }
   r.seconds = static_cast<double>(std::max<std::int64_t>(last_exit - t0, 1)) * 1e-9;
   r.items_per_s = static_cast<double>(r.consumed) / r.seconds;
+  r.median_depth = o.median_depth;
   Verifier v;
   std::uint64_t lost = 0, duplicated = 0;
   v.counts(r.pushed, r.consumed, "items", lost, duplicated);

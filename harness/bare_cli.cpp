@@ -178,6 +178,7 @@ bool attach_bare_reference(const QueueEntry& q, RunResult& r, std::string& why) 
     return false;
   }
   (flood ? r.bare_items_per_s : r.bare_rtt_p50_ns) = flood ? br.items_per_s : br.rtt_p50_ns;
+  if (flood) r.bare_median_depth = br.median_depth;
   return true;
 }
 

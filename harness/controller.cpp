@@ -1,6 +1,7 @@
 #include "harness/controller.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include "harness/affinity.hpp"
 
@@ -89,6 +90,7 @@ ControlOutcome control(Driver& d, Workers& w, const ControlOptions& o) {
                                      50'000'000);
   };
 
+  std::vector<std::uint64_t> depths;  // one per tick (ticks are 1 ms at least)
   std::int64_t now = o.t0;
   for (std::int64_t tick = o.t0 + interval;; tick += interval) {
     sleep_until_ns(tick);
@@ -98,6 +100,7 @@ ControlOutcome control(Driver& d, Workers& w, const ControlOptions& o) {
     if (p.consumed != out.last.consumed) out.last_progress = now;
     out.last = p;
     out.peak_depth = std::max(out.peak_depth, p.depth);
+    depths.push_back(p.depth);
     ++out.depth_samples;
     d.on_tick(p, now, rss);
     if (p.finished) break;
@@ -123,6 +126,11 @@ ControlOutcome control(Driver& d, Workers& w, const ControlOptions& o) {
       abort_run(Verdict::interrupted, "interrupted by a signal", now);
     }
   }
+  if (!depths.empty()) {
+    const auto mid = depths.begin() + static_cast<std::ptrdiff_t>((depths.size() - 1) / 2);
+    std::nth_element(depths.begin(), mid, depths.end());
+    out.median_depth = *mid;
+  }
   // Finished: every flag is set and the joins are immediate. Aborted: one deadline for every
   // thread together, counted from the abort.
   out.abandoned = w.join_until(aborted_at ? aborted_at + grace : now + grace);
@@ -144,6 +152,7 @@ void report_published(RunResult& r, const ControlOutcome& o, std::int64_t t0, st
   if (r.verdict == Verdict::stalled) r.lost = o.last.owed();
   r.elapsed_s = r.span_s = r.produce_s = static_cast<double>(end - t0) * 1e-9;
   r.peak_depth = o.peak_depth;
+  r.median_depth = o.median_depth;
   r.depth_samples = o.depth_samples;
 }
 

@@ -144,7 +144,8 @@ struct ControlOutcome {
   std::int64_t last_progress = 0;   // when `consumed` last moved
   std::int64_t shutdown_at = 0;     // when the consumers were told to stop (0: never)
   std::uint64_t peak_depth = 0;     // over the ticks
-  std::uint64_t depth_samples = 0;  // the ticks peak_depth is over
+  std::uint64_t median_depth = 0;   // over the ticks (the lower middle of an even count)
+  std::uint64_t depth_samples = 0;  // the ticks peak_depth and median_depth are over
   std::size_t abandoned = 0;        // threads detached inside the queue
 };
 

@@ -706,6 +706,7 @@ void merge(RunResult& r, Shared<Q>& s, const ControlOutcome& o, std::int64_t t0,
   r.drain_s = std::max(0.0, r.elapsed_s - r.produce_s);
   r.schedule_s = static_cast<double>(last_intended - t0) * 1e-9;
   r.peak_depth = o.peak_depth;
+  r.median_depth = o.median_depth;
   r.depth_samples = o.depth_samples;
   const std::int64_t interval = s.cfg.sample_interval.count();
   for (auto& smp : samples) {

@@ -223,7 +223,7 @@ RunResult run_pingpong(const RunConfig& cfg) {
   r.produce_s = static_cast<double>(s.client_exit_ns - t0) * 1e-9;
   r.span_s = static_cast<double>(std::max(s.client_exit_ns, s.server_exit_ns) - t0) * 1e-9;
   r.drain_s = std::max(0.0, r.span_s - r.produce_s);
-  r.peak_depth = 1;  // exact: one item in flight
+  r.peak_depth = r.median_depth = 1;  // exact: one item in flight
   r.depth_samples = o.depth_samples;
   memory.close(r);
   r.out_of_order = s.out_of_order;

@@ -422,6 +422,9 @@ constexpr auto kResults = join(
                appended),
         measure("kept_up", U::flag, higher, of_run<&RunResult::kept_up>, appended),
         col::item_bytes,
+        measure("median_depth", U::items, lower, of_run<&RunResult::median_depth>, appended),
+        measure("bare_median_depth", U::items, lower, of_run<&RunResult::bare_median_depth>,
+                appended),
     });
 
 // ---- The time-series file (`qbench run --timeseries`), schema v2 (v1 with depth renamed) -----

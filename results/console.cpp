@@ -223,9 +223,14 @@ void ConsoleReporter::report_run(const RunResult& r, std::string_view) {
   if (c.workload == WorkloadKind::flood || c.workload == WorkloadKind::tree) {
     if (r.ok()) cost_samples_.push_back(CostSample{config, c.record_latency, r.throughput()});
   }
-  if (const auto f = r.fidelity(); f && r.ok())
-    fidelity_samples_.emplace_back(config + (c.record_latency ? ", latency on" : ", latency off"),
-                                   *f);
+  if (const auto f = r.fidelity(); f && r.ok()) {
+    FidelitySample s{config + (c.record_latency ? ", latency on" : ", latency off"), *f, {}, {}};
+    if (r.bare_median_depth) {
+      s.depth = r.median_depth;
+      s.bare_depth = r.bare_median_depth;
+    }
+    fidelity_samples_.push_back(std::move(s));
+  }
 }
 
 void ConsoleReporter::flush() {
@@ -472,19 +477,29 @@ void ConsoleReporter::finalize() {
   // Fidelity: each repetition against the bare run made right after it (this machine's speed
   // drifts between minutes, so a reference taken once would compare different machines).
   std::vector<std::string> fkeys;
-  for (const auto& [key, f] : fidelity_samples_)
-    if (std::find(fkeys.begin(), fkeys.end(), key) == fkeys.end()) fkeys.push_back(key);
+  for (const FidelitySample& s : fidelity_samples_)
+    if (std::find(fkeys.begin(), fkeys.end(), s.key) == fkeys.end()) fkeys.push_back(s.key);
   if (!fkeys.empty()) {
     out_ << "\nfidelity (--calibrate; each repetition over the bare reference run right after it; "
-            "median and range; 1 = the harness costs nothing):\n";
+            "median and range; 1 = the harness costs nothing; flood: the median depth of the runs "
+            "and of their references, the regime each ran in):\n";
   }
   for (const auto& key : fkeys) {
-    std::vector<double> fs;
-    for (const auto& [k, f] : fidelity_samples_)
-      if (k == key) fs.push_back(f);
+    std::vector<double> fs, depth, bare_depth;
+    for (const FidelitySample& s : fidelity_samples_) {
+      if (s.key != key) continue;
+      fs.push_back(s.fidelity);
+      if (s.depth) depth.push_back(static_cast<double>(*s.depth));
+      if (s.bare_depth) bare_depth.push_back(static_cast<double>(*s.bare_depth));
+    }
     out_ << "  " << key << ": " << fixed(median(fs), 2) << " ("
          << fixed(*std::min_element(fs.begin(), fs.end()), 2) << " .. "
-         << fixed(*std::max_element(fs.begin(), fs.end()), 2) << ", " << fs.size() << " runs)\n";
+         << fixed(*std::max_element(fs.begin(), fs.end()), 2) << ", " << fs.size() << " runs)";
+    if (!depth.empty() && !bare_depth.empty()) {
+      out_ << "; depth " << static_cast<std::uint64_t>(median(depth)) << " against bare "
+           << static_cast<std::uint64_t>(median(bare_depth));
+    }
+    out_ << "\n";
   }
   if (!pinning_.empty()) {
     out_ << "\nthreads pinned (--pin): " << pinning_

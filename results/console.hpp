@@ -4,7 +4,9 @@
 // oversubscription, failures. Per-repetition figures are the CSV's (results/csv.hpp).
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -88,8 +90,14 @@ class ConsoleReporter : public Reporter {
     double throughput;
   };
   std::vector<CostSample> cost_samples_;
-  // Fidelity of every measured repetition, per configuration (the key above plus latency).
-  std::vector<std::pair<std::string, double>> fidelity_samples_;
+  // Fidelity of every measured repetition, per configuration (the key above plus latency), with
+  // the median depth of the run and of its bare reference (flood): the regime each ran in.
+  struct FidelitySample {
+    std::string key;
+    double fidelity;
+    std::optional<std::uint64_t> depth, bare_depth;
+  };
+  std::vector<FidelitySample> fidelity_samples_;
 };
 
 }  // namespace qb

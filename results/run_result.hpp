@@ -90,7 +90,11 @@ struct RunResult {
   std::optional<std::uint64_t> peak_rss;  // empty when the kernel refused the VmHWM reset
   // The controller's samples of accepted - consumed, one per tick: the peak is over
   // depth_samples of them, so a run of a few ticks can miss its peak (the console flags it).
+  // The median says where the run spent its time: a fast ring's throughput depends on whether
+  // it runs full (the consumer is the slower side) or empty (the producer is), and which one a
+  // run falls into can change from one run to the next.
   std::uint64_t peak_depth = 0;
+  std::uint64_t median_depth = 0;
   std::uint64_t depth_samples = 0;
 
   // Paced workloads (steady, burst): the run's start to the intended send time of its last
@@ -101,8 +105,9 @@ struct RunResult {
 
   // qbench run --calibrate: the queue's bare reference for this workload, shape and capacity
   // (harness/bare.hpp: the queue with nothing of the harness per item). Empty otherwise.
-  std::optional<double> bare_items_per_s;  // flood
-  std::optional<double> bare_rtt_p50_ns;   // pingpong
+  std::optional<double> bare_items_per_s;          // flood
+  std::optional<double> bare_rtt_p50_ns;           // pingpong
+  std::optional<std::uint64_t> bare_median_depth;  // flood: BareResult::median_depth
 
   [[nodiscard]] double throughput() const { return elapsed_s > 0 ? consumed / elapsed_s : 0; }
   // A peak depth over fewer than min_depth_samples ticks may have missed the peak (pingpong's

@@ -69,6 +69,47 @@ TEST(BareFlood, ShardedMailboxesSpreadTheItemsOverEveryConsumer) {
   expect_verified<Q>(run_bare<Q>(flood(2, 3)));
 }
 
+// Try-only queues whose pops (SlowPop) or pushes (SlowPush) take 2 us more: the side that calls
+// them is the slower one, so the ring runs full (slow consumer) or empty (slow producer).
+inline void spin_2us() {
+  const auto until = std::chrono::steady_clock::now() + 2us;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+class SlowPop : public RingMpmc<Item> {
+ public:
+  using RingMpmc<Item>::RingMpmc;
+  static constexpr std::string_view name = "test_slow_pop";
+  [[nodiscard]] bool try_pop(Item& out) {
+    spin_2us();
+    return RingMpmc<Item>::try_pop(out);
+  }
+};
+class SlowPush : public RingMpmc<Item> {
+ public:
+  using RingMpmc<Item>::RingMpmc;
+  static constexpr std::string_view name = "test_slow_push";
+  [[nodiscard]] bool try_push(const Item& v) {
+    spin_2us();
+    return RingMpmc<Item>::try_push(v);
+  }
+};
+
+// The reference's regime: its median depth, from counters published every 1024 items per thread,
+// is near the capacity behind a slow consumer and near 0 when its consumer keeps up.
+TEST(BareFlood, MedianDepthShowsTheRegimeTheReferenceRanIn) {
+  BareConfig cfg = flood(1, 1);
+  cfg.capacity = 8192;
+  cfg.duration = 200ms;
+  const BareResult full = run_bare<Waiting<SlowPop, Spin>>(cfg);
+  ASSERT_EQ(full.verdict, Verdict::ok) << full.detail;
+  EXPECT_GE(full.median_depth, cfg.capacity - 2 * 1024) << "a full ring";
+  EXPECT_LE(full.median_depth, cfg.capacity + 2 * 1024);
+  const BareResult empty = run_bare<Waiting<SlowPush, Spin>>(cfg);
+  ASSERT_EQ(empty.verdict, Verdict::ok) << empty.detail;
+  EXPECT_LE(empty.median_depth, 2 * 1024u) << "an empty ring";
+}
+
 TEST(BarePingpong, RoundTripsAreTimedAndChecked) {
   using Q = Waiting<BoostSpsc<Item>, Spin>;
   const BareResult r = run_bare<Q>(pingpong());

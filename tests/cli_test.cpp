@@ -398,6 +398,7 @@ TEST_F(QbenchCli, CalibrateGivesEveryRowItsOwnBareReferenceAndFidelity) {
   EXPECT_NE(o.out.find("ring_spsc+spin flood 1x1 capacity 1024, latency on: "), std::string::npos)
       << o.out;
   EXPECT_NE(o.out.find(", 3 runs)"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find(", 3 runs); depth "), std::string::npos) << o.out;
   const Csv c = read_csv(dir_ / "F.csv");
   ASSERT_EQ(c.rows.size(), 6u);
   std::set<std::string> flood_bare;
@@ -408,6 +409,17 @@ TEST_F(QbenchCli, CalibrateGivesEveryRowItsOwnBareReferenceAndFidelity) {
     EXPECT_GT(std::stod(bare), 0) << "row " << i;
     EXPECT_GT(std::stod(c.at(i, "fidelity")), 0) << "row " << i;
     if (flood) flood_bare.insert(bare);
+    // The regime of each: a flood's depth within the capacity and the threads' publishing
+    // batches (64 items in the run, 1024 in the reference); pingpong's is its one item.
+    ASSERT_NE(c.at(i, "median_depth"), "") << "row " << i;
+    if (flood) {
+      EXPECT_LE(std::stoull(c.at(i, "median_depth")), 1024u + 2 * 64) << "row " << i;
+      ASSERT_NE(c.at(i, "bare_median_depth"), "") << "row " << i;
+      EXPECT_LE(std::stoull(c.at(i, "bare_median_depth")), 1024u + 2 * 1024) << "row " << i;
+    } else {
+      EXPECT_EQ(c.at(i, "median_depth"), "1") << "row " << i;
+      EXPECT_EQ(c.at(i, "bare_median_depth"), "") << "row " << i;
+    }
   }
   EXPECT_EQ(flood_bare.size(), 3u) << "one bare run per row, not one figure per configuration";
 }

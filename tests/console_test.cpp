@@ -92,6 +92,33 @@ TEST(Console, OneLinePerConfigurationWithMedianAndRange) {
   EXPECT_EQ(out.find("one repetition"), std::string::npos) << out;
 }
 
+// --calibrate: the fidelity line per configuration, and for a flood the median depths of the runs
+// and of their references, so that a fidelity far from 1 shows whether the two ran in different
+// regimes (a full ring against an empty one).
+TEST(Console, FidelityLinesCarryTheRegimeOfTheRunsAndOfTheirReferences) {
+  std::vector<RunResult> runs;
+  for (int rep = 0; rep < 3; ++rep) {
+    RunResult r = flood("fast_q", 200'000, rep);
+    r.config.capacity = 1000;
+    r.bare_items_per_s = 100'000 + 50'000 * rep;  // fidelity 2, 1.33, 1
+    r.median_depth = 990 + static_cast<std::uint64_t>(rep);
+    r.bare_median_depth = 3 + static_cast<std::uint64_t>(rep);
+    runs.push_back(r);
+  }
+  RunResult pp = flood("fast_q", 1000, 0);
+  pp.config.workload = qb::WorkloadKind::pingpong;
+  pp.bare_rtt_p50_ns = 500;  // no depth: one item in flight
+  runs.push_back(pp);
+  const std::string out = report(runs);
+  const auto f = starting_with(out, "  fast_q flood 1x1 capacity 1000, latency on: ");
+  ASSERT_EQ(f.size(), 1u) << out;
+  EXPECT_NE(f[0].find("1.33 (1.00 .. 2.00, 3 runs); depth 991 against bare 4"), std::string::npos)
+      << f[0];
+  const auto p = starting_with(out, "  fast_q pingpong 1x1");
+  ASSERT_EQ(p.size(), 1u) << out;
+  EXPECT_EQ(p[0].find("depth"), std::string::npos) << p[0];
+}
+
 TEST(Console, OverlappingRepetitionsAreNotToldApart) {
   std::vector<RunResult> runs;
   for (int rep = 0; rep < 5; ++rep)

@@ -51,7 +51,7 @@ constexpr std::string_view kHeaderV2 =
     "pinning,floor_rtt_p50_ns,floor_rtt_p99_ns,bare_ring_items_per_s,bare_items_per_s,"
     "bare_rtt_p50_ns,fidelity,placement,topology,latency_samples,latency_sample_every,shard,"
     "rss_baseline_bytes,peak_rss_growth_bytes,depth_samples,schedule_s,offered_per_s,kept_up,"
-    "item_bytes";
+    "item_bytes,median_depth,bare_median_depth";
 
 RunContext test_context() {
   RunContext ctx;
@@ -134,6 +134,7 @@ RunResult burst_result() {
   r.peak_rss = 3145728;
   r.rss_baseline = 524288;
   r.peak_depth = 77;
+  r.median_depth = 40;
   r.depth_samples = 12;
   r.schedule_s = 2;  // 1010 offered over 2 s: 505/s; items refused, so it did not keep up
   return r;
@@ -195,7 +196,7 @@ constexpr std::string_view kBurstRow =
     // memory
     "1048576,2097152,3145728,77,sleep,0,close,,,,,,,,,on,,,,,,,,,,1000,1,,"
     // rss baseline .. kept up, item bytes
-    "524288,2621440,12,2,505,0,24";
+    "524288,2621440,12,2,505,0,24,40,";
 
 constexpr std::string_view kFloodRow =
     "2,run-2,2024-01-02T03:04:05Z,0.1.0,abc1234,testhost,\"Test CPU, 2.0GHz \"\"X\"\"\",2,"
@@ -206,7 +207,7 @@ constexpr std::string_view kFloodRow =
     "1000,1000,1000,1000,1000,1000,1000,800,800,800,,,,"
     "0,0,0,0,0,0,0,0,,,,"
     "4096,8192,,12,,,close,,,,,,,,,on,,,,,,,,,,1,5000,,"
-    "0,,0,,,,24";
+    "0,,0,,,,24,0,";
 
 std::size_t column(std::string_view name) {
   const auto& cols = csv_columns();

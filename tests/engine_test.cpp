@@ -402,6 +402,32 @@ TEST(EngineMeasurement, CoordinatedOmissionIsCharged) {
   EXPECT_GT(r.lag.percentile(99), 100'000'000);
 }
 
+// The median depth tells where a run spent its time: full behind a slow consumer, empty under a
+// light load.
+TEST(EngineMeasurement, MedianDepthTellsAFullQueueFromAnEmptyOne) {
+  RunConfig full = flood("mutex_cv", 1, 1, 0);
+  full.capacity = 64;
+  full.duration = 300ms;
+  full.service = ServiceDist::fixed;
+  full.service_time = 50us;
+  full.service_mode = ServiceMode::spin;
+  const RunResult f = default_registry().find("mutex_cv")->run(full);
+  ASSERT_EQ(f.verdict, Verdict::ok) << f.detail;
+  ASSERT_GE(f.depth_samples, 5u);
+  // 64 queued and the one being served (accepted - consumed).
+  EXPECT_GE(f.median_depth, 60u);
+  EXPECT_LE(f.median_depth, f.peak_depth);
+
+  RunConfig light = flood("mutex_cv", 1, 1, 0);
+  light.workload = WorkloadKind::steady;
+  light.rate = 2'000;
+  light.duration = 300ms;
+  const RunResult e = default_registry().find("mutex_cv")->run(light);
+  ASSERT_EQ(e.verdict, Verdict::ok) << e.detail;
+  ASSERT_GE(e.depth_samples, 5u);
+  EXPECT_LE(e.median_depth, 1u);
+}
+
 TEST(EngineMeasurement, SamplesAndCpuAreRecorded) {
   RunConfig cfg = flood("mutex_cv", 1, 1, 0);
   cfg.duration = 200ms;
