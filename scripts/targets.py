@@ -70,7 +70,9 @@ def medians(rows):
                     "bare": opt("bare_items_per_s" if key[1] == "flood" else "bare_rtt_p50_ns"),
                     "fid": statistics.median(fids) if fids else None,
                     "fid_range": (min(fids), max(fids)) if fids else None,
-                    "clock": opt("clock_cost_ns")}
+                    "clock": opt("clock_cost_ns"),
+                    # The regime: median depth of the runs and of their references (flood).
+                    "depth": opt("median_depth"), "bare_depth": opt("bare_median_depth")}
     return out
 
 
@@ -191,13 +193,17 @@ def build(rows):
     return "\n".join(lines) + "\n"
 
 
+def fmt_depth(v):
+    return "-" if v is None else f"{v / 1e3:.1f}k" if v >= 1000 else f"{v:.0f}"
+
+
 def fidelity_section(m, queues):
     """Issue 13: every queue against its own bare reference (qbench run --calibrate)."""
     lines = ["Fidelity (`--calibrate`): each row over the bare reference run right after it; "
              "median (min..max) over the repetitions.", "",
-             "| queue | bare flood | flood off / bare | flood on / bare | bare round trip | "
-             "pingpong p50 |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+             "| queue | bare flood | flood off / bare | flood on / bare | "
+             "median depth off / on / bare | bare round trip | pingpong p50 |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
 
     def fid(v):
         if not v or v["fid"] is None:
@@ -208,7 +214,11 @@ def fidelity_section(m, queues):
         on, off, pp = m.get((q, "flood", "on")), m.get((q, "flood", "off")), \
             m.get((q, "pingpong", "on"))
         bare = (off or on or {}).get("bare")
-        lines.append(f"| {q} | {fmt_rate(bare)} | {fid(off)} | {fid(on)} | "
+        bare_depths = [v["bare_depth"] for v in (off, on) if v and v["bare_depth"] is not None]
+        depths = " / ".join(fmt_depth(v) for v in (
+            off and off["depth"], on and on["depth"],
+            statistics.median(bare_depths) if bare_depths else None))
+        lines.append(f"| {q} | {fmt_rate(bare)} | {fid(off)} | {fid(on)} | {depths} | "
                      f"{fmt_ns(pp and pp['bare'])} | {fmt_ns(pp and pp['p50'])} |")
     lines += ["", "| target | measured | |", "| --- | --- | --- |"]
     met = total = 0

@@ -552,15 +552,18 @@ class TargetsTest(unittest.TestCase):
             bare = {"boost_spsc+spin": 30e6, "ring_mpmc+spin": thr / 0.8}.get(r["queue"], thr)
             if flood:
                 r.update(bare_items_per_s=str(bare), bare_rtt_p50_ns="",
-                         fidelity=str(thr / bare), clock_cost_ns="25")
+                         fidelity=str(thr / bare), clock_cost_ns="25",
+                         # ring_spsc ran full, its references empty: the regime column says so.
+                         median_depth="65000" if r["queue"] == "ring_spsc+spin" else "12",
+                         bare_median_depth="900")
             else:
                 p50 = float(r["latency_p50_ns"])
                 # pingpong: ring_spsc 40% over its bare round trip + clock, the others within.
                 b = p50 / 1.4 - 25 if r["queue"] == "ring_spsc+spin" else p50 - 25
                 r.update(bare_items_per_s="", bare_rtt_p50_ns=str(b), fidelity=str(b / p50),
-                         clock_cost_ns="25")
+                         clock_cost_ns="25", median_depth="1", bare_median_depth="")
         self.COLUMNS = TargetsTest.COLUMNS + ["bare_items_per_s", "bare_rtt_p50_ns", "fidelity",
-                                              "clock_cost_ns"]
+                                              "clock_cost_ns", "median_depth", "bare_median_depth"]
         text = self.run_targets(rows)
         self.assertIn("ring_spsc+spin 10.00M/s / boost_spsc+spin 8.00M/s = 1.25x (target >= 1x); "
                       "bare 10.00M/s / 30.00M/s = 0.33x | **missed**", text)
@@ -571,6 +574,10 @@ class TargetsTest(unittest.TestCase):
         self.assertIn("ring_spsc+spin pingpong p50 <= (bare + clock read) x 1.1 | 250 ns against "
                       "196 ns (bare 154 ns, clock 25 ns): +40% | **missed**", text)
         self.assertRegex(text, r"\n\d+ of \d+ fidelity targets met\.\n")
+        fidelity = text[text.index("Fidelity (`--calibrate`)"):]
+        ring = [line for line in fidelity.splitlines() if line.startswith("| ring_spsc+spin | ")]
+        self.assertEqual(len(ring), 1, fidelity)
+        self.assertIn(" | 65.0k / 65.0k / 900 | ", ring[0])
 
     def test_not_a_results_file(self):
         with tempfile.TemporaryDirectory() as d:
