@@ -97,6 +97,7 @@ std::string figure(WorkloadKind w, double v) {
 // One queue's references: `reps` of them, the median and range of the figure.
 struct Summary {
   std::vector<double> figures;
+  std::vector<double> depths;  // flood: each repetition's median depth
   BareResult last;
   bool failed = false;
 };
@@ -148,7 +149,9 @@ void add_bare_options(CLI::App& bare, BareArgs& a) {
       "Drives each queue the way its authors' own benchmarks do: a queue with a wait strategy "
       "(NAME+spin, NAME+park ...) through its base's try_push/try_pop from spinning threads, "
       "every other queue through its own blocking push/pop; no clock, counter or gate per item. "
-      "Counts and sums are verified at the end. Queues sharing a base are measured once.\n"
+      "Counts and sums are verified at the end. Queues sharing a base are measured once. "
+      "A flood's depth is the median of the items pushed and not yet popped (within 1024 per "
+      "thread): near the capacity, the ring ran full; near 0, empty.\n"
       "Exit codes: 0 every reference verified, 1 one failed its check or stalled, 2 bad input.");
 }
 
@@ -186,7 +189,8 @@ bool attach_bare_reference(const QueueEntry& q, RunResult& r, std::string& why) 
 static bool bare_table(const Plan& p, const BareConfig& cfg, std::ostream& out,
                        std::string& pinning) {
   const bool flood = cfg.workload == WorkloadKind::flood;
-  out << (flood ? "queue                      items/s median   min .. max             driven\n"
+  out << (flood ? "queue                      items/s median   min .. max             depth   "
+                  "driven\n"
                 : "queue                      round trip p50   min .. max             driven\n");
 
   std::map<std::string_view, Summary> done;  // by the queue the reference drives
@@ -210,6 +214,7 @@ static bool bare_table(const Plan& p, const BareConfig& cfg, std::ostream& out,
         s.last = e->bare(cfg);
         s.failed = s.last.verdict != Verdict::ok;
         s.figures.push_back(flood ? s.last.items_per_s : s.last.rtt_p50_ns);
+        s.depths.push_back(static_cast<double>(s.last.median_depth));
       }
     }
     if (s.failed) {
@@ -222,7 +227,14 @@ static bool bare_table(const Plan& p, const BareConfig& cfg, std::ostream& out,
     std::snprintf(line, sizeof line, "%-16s %-22s ",
                   figure(cfg.workload, median(s.figures)).c_str(),
                   (figure(cfg.workload, *lo) + " .. " + figure(cfg.workload, *hi)).c_str());
-    out << name << line << s.last.driven << (fresh ? "" : " (measured above)") << "\n";
+    out << name << line;
+    // The median over the repetitions of each one's median depth: the regime (full or empty).
+    if (flood) {
+      std::snprintf(line, sizeof line, "%-7llu ",
+                    static_cast<unsigned long long>(median(s.depths)));
+      out << line;
+    }
+    out << s.last.driven << (fresh ? "" : " (measured above)") << "\n";
   }
   if (!done.empty() && cfg.pin) pinning = done.begin()->second.last.pinning;
   return failed;

@@ -286,6 +286,7 @@ TEST_F(QbenchBare, ATableForEachItemSize) {
   ASSERT_NE(large, std::string::npos) << o.out;
   EXPECT_LT(small, large);
   EXPECT_NE(o.out.find("push/pop of mutex_cv", large), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("min .. max             depth   driven"), std::string::npos) << o.out;
 }
 
 TEST_F(QbenchBare, PingPongPrintsARoundTrip) {
