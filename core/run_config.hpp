@@ -85,4 +85,14 @@ struct RunConfig {
   std::string shard;  // "K/N" when this run is part K of N of a sharded matrix (--shard)
 };
 
+// "2x3": a run's producers and consumers, as every line that names a run writes them.
+inline std::string shape_of(const RunConfig& c) {
+  return std::to_string(c.producers) + "x" + std::to_string(c.consumers);
+}
+// "mutex_cv flood 2x3": the queue, workload and shape that name a run (or `queue` in its place).
+inline std::string run_name(const RunConfig& c, std::string_view queue = {}) {
+  return (queue.empty() ? c.queue : std::string(queue)) + " " + std::string(to_string(c.workload)) +
+         " " + shape_of(c);
+}
+
 }  // namespace qb

@@ -174,10 +174,8 @@ bool attach_bare_reference(const QueueEntry& q, RunResult& r, std::string& why) 
   b.stall_timeout = c.stall_timeout;
   const BareResult br = q.bare(b);
   if (br.verdict != Verdict::ok) {
-    why = "bare reference of " + std::string(q.name) + " (" + std::string(q.bare_of) + " " +
-          std::string(to_string(c.workload)) + " " + std::to_string(c.producers) + "x" +
-          std::to_string(c.consumers) + "): " + std::string(to_string(br.verdict)) + ": " +
-          br.detail;
+    why = "bare reference of " + std::string(q.name) + " (" + run_name(c, q.bare_of) +
+          "): " + std::string(to_string(br.verdict)) + ": " + br.detail;
     return false;
   }
   (flood ? r.bare_items_per_s : r.bare_rtt_p50_ns) = flood ? br.items_per_s : br.rtt_p50_ns;

@@ -63,8 +63,7 @@ void multiply(std::span<const Dimension> dims, const RunConfig& run, Matrix& m,
 // Why queue `q` cannot serve run `c` (listed as skipped), or nothing when it can.
 std::optional<std::string> unservable(const QueueEntry& q, const RunConfig& c) {
   const WorkloadKind w = c.workload;
-  const std::string what = c.queue + " " + std::string(to_string(w)) + " " +
-                           std::to_string(c.producers) + "x" + std::to_string(c.consumers) + ": ";
+  const std::string what = run_name(c) + ": ";
   const std::string queue(q.name);
   if (w == WorkloadKind::pingpong && (c.producers != 1 || c.consumers != 1))
     return what + "pingpong runs one client and one server (--producers 1 --consumers 1)";
@@ -104,9 +103,7 @@ namespace {
 
 // "mutex_cv flood 1x2 rep 0": the run a progress line names.
 std::string run_label(const RunConfig& c) {
-  return c.queue + " " + std::string(to_string(c.workload)) + " " + std::to_string(c.producers) +
-         "x" + std::to_string(c.consumers) +
-         (c.rep < 0 ? " warm-up" : " rep " + std::to_string(c.rep));
+  return run_name(c) + (c.rep < 0 ? " warm-up" : " rep " + std::to_string(c.rep));
 }
 
 // "42 s", "3 min 20 s": a planned or remaining time for the progress lines.
@@ -411,8 +408,7 @@ int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std
     }
     if (!m.hgrm.empty() && r.latency.count() > 0) {
       std::string name = run_id + "-" + cfg.queue + "-" + std::string(to_string(cfg.workload)) +
-                         "-" + std::to_string(cfg.producers) + "x" + std::to_string(cfg.consumers) +
-                         "-rep" + std::to_string(cfg.rep);
+                         "-" + shape_of(cfg) + "-rep" + std::to_string(cfg.rep);
       for (char& ch : name)
         if (ch == '+' || ch == ':' || ch == '/') ch = '_';
       const std::string path = m.hgrm + "/" + name + ".hgrm";

@@ -173,8 +173,7 @@ void ConsoleReporter::report_run(const RunResult& r, std::string_view) {
     current_.config = c;
     current_.key = key;
     current_.question = question;
-    std::string shape = std::to_string(c.producers) + "x" + std::to_string(c.consumers);
-    current_.description = std::string(to_string(c.workload)) + " " + shape;
+    current_.description = std::string(to_string(c.workload)) + " " + shape_of(c);
     for (const Varying& v : varying_) {
       current_.varying.push_back(v.value(c));
       current_.description += " " + v.header + " " + current_.varying.back();
@@ -217,9 +216,7 @@ void ConsoleReporter::report_run(const RunResult& r, std::string_view) {
   }
   current_.reps.push_back(rep);
 
-  const std::string config = c.queue + " " + std::string(to_string(c.workload)) + " " +
-                             std::to_string(c.producers) + "x" + std::to_string(c.consumers) +
-                             " capacity " + std::to_string(c.capacity);
+  const std::string config = run_name(c) + " capacity " + std::to_string(c.capacity);
   if (c.workload == WorkloadKind::flood || c.workload == WorkloadKind::tree) {
     if (r.ok()) cost_samples_.push_back(CostSample{config, c.record_latency, r.throughput()});
   }
@@ -258,8 +255,7 @@ void ConsoleReporter::flush() {
     if (*lo > 0 && *hi / *lo > noisy_p99_ratio) g.noisy = true;
   }
 
-  std::string shape = std::to_string(c.producers) + "x" + std::to_string(c.consumers) +
-                      (g.oversubscribed ? "*" : "");
+  const std::string shape = shape_of(c) + (g.oversubscribed ? "*" : "");
   out_ << pad(c.queue, queue_width_, false) << pad(std::string(to_string(c.workload)), 9, false)
        << pad(shape, 6, false);
   for (std::size_t i = 0; i < varying_.size(); ++i)
