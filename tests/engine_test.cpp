@@ -144,6 +144,34 @@ class BlackHoleQueue {
 };
 static_assert(ConcurrentQueue<BlackHoleQueue<Item>>);
 
+// Correct, but shuns one consumer: the first thread to pop never gets an item (its pops wait
+// for close and then report it) while the other consumers get everything.
+template <class T>
+class ShunningQueue : public MutexCv<T> {
+ public:
+  using MutexCv<T>::MutexCv;
+  static constexpr std::string_view name = "test_shunning";
+  [[nodiscard]] bool try_pop(T& out) { return !shunned() && MutexCv<T>::try_pop(out); }
+  QueueStatus pop(T& out, std::chrono::nanoseconds t) {
+    if (!shunned()) return MutexCv<T>::pop(out, t);
+    const auto t0 = std::chrono::steady_clock::now();
+    while (!this->closed()) {
+      if (t != forever && std::chrono::steady_clock::now() - t0 >= t) return QueueStatus::timeout;
+      std::this_thread::sleep_for(100us);
+    }
+    return QueueStatus::closed;
+  }
+
+ private:
+  bool shunned() {
+    std::thread::id none{};
+    const std::thread::id me = std::this_thread::get_id();
+    first_.compare_exchange_strong(none, me);
+    return first_.load() == me;
+  }
+  std::atomic<std::thread::id> first_{};
+};
+
 // ---- Verification ----------------------------------------------------------------------------
 
 TEST(EngineVerification, HonestQueuesPass) {
@@ -204,6 +232,28 @@ TEST(EngineVerification, DropAndTimeoutPoliciesCountRefusals) {
     EXPECT_EQ(r.offered, r.accepted + r.rejected + r.dropped);
     EXPECT_EQ(r.accepted, r.consumed);
   }
+}
+
+// A consumer that got nothing while the other consumed everything fails a run long enough that
+// the scheduler cannot explain it; a short run (shorter than a thread may wait for a core on a
+// busy machine) is not judged.
+TEST(EngineVerification, CatchesAStarvedConsumerInALongRunOnly) {
+  RunConfig cfg = flood("test_shunning", 2, 2, 0);
+  cfg.duration = std::chrono::milliseconds(static_cast<int>(starved_after_s * 1000) + 100);
+  const RunResult r = run_engine<ShunningQueue<Item>, FloodSchedule>(cfg);
+  EXPECT_EQ(r.verdict, Verdict::failed) << r.detail;
+  EXPECT_EQ(r.starved_consumers, 1u) << r.detail;
+  EXPECT_GE(r.consumed, starved_if_none_of * 2);
+  EXPECT_EQ(r.consumed, r.accepted) << "nothing lost: the other consumer took everything";
+  EXPECT_NE(r.detail.find("1 consumers starved"), std::string::npos) << r.detail;
+
+  const std::uint64_t few = starved_if_none_of * 4;  // enough items to judge, a few milliseconds
+  const RunResult s =
+      run_engine<ShunningQueue<Item>, FloodSchedule>(flood("test_shunning", 2, 2, few));
+  ASSERT_LT(s.elapsed_s, starved_after_s) << "the short run must be short";
+  EXPECT_EQ(s.verdict, Verdict::ok) << s.detail;
+  EXPECT_EQ(s.starved_consumers, 0u);
+  EXPECT_EQ(s.consumed, few);
 }
 
 // ---- Watchdog, memory cap ----------------------------------------------------------------------
