@@ -13,9 +13,10 @@
 //
 // Flood: P producers push for the duration as fast as the queue takes items; C consumers pop
 // until every pushed item is consumed. Throughput is the items consumed over the time from the
-// common start to the last consumer's exit. Each thread publishes its count every 1024 items
-// (a relaxed store to a line of its own) for the controller's watchdog, and an idle consumer
-// publishes its exact count before it checks whether everything pushed has been consumed.
+// common start to the last consumer's exit. Each thread publishes its count every
+// bare_publish_every items (a relaxed store to a line of its own) for the controller's watchdog,
+// and an idle consumer publishes its exact count before it checks whether everything pushed has
+// been consumed.
 //
 // Item sizes: the registry builds each queue's reference for every size of item_sizes
 // (core/item.hpp: Payload<N>, N bytes with the id first, or Item at 24), so that `qbench bare
@@ -32,6 +33,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -50,6 +52,11 @@
 #include "results/histogram.hpp"
 
 namespace qb {
+
+// Each thread of a bare reference publishes its count every this many items (a power of two):
+// for the watchdog, and for the flood's depth, which is therefore within this much per thread.
+inline constexpr std::uint64_t bare_publish_every = 1024;
+static_assert(std::has_single_bit(bare_publish_every));
 
 struct BareConfig {
   WorkloadKind workload = WorkloadKind::flood;  // flood or pingpong
@@ -73,8 +80,8 @@ struct BareResult {
   double rtt_min_ns = 0, rtt_p50_ns = 0, rtt_p99_ns = 0;  // ping-pong, per round trip
   std::size_t item_bytes = 0;                             // what each push carried
   // Flood: the median over the controller's ticks of pushed - consumed, from the counters the
-  // threads publish every 1024 items (so within 1024 per thread): full or empty, the regime the
-  // reference ran in (results/run_result.hpp median_depth).
+  // threads publish every bare_publish_every items (so within that per thread): full or empty, the
+  // regime the reference ran in (results/run_result.hpp median_depth).
   std::uint64_t median_depth = 0;
   bool oversubscribed = false;
   std::string pinning;
@@ -179,7 +186,7 @@ void flood_producer(Flood<B>& s, std::size_t i, std::int64_t duration_ns) {
   std::uint64_t seq = 0, sum = 0;
   typename B::value_type item{};  // zeroed once; each push sets the id
   for (;; ++seq) {
-    if ((seq & 1023) == 0) {
+    if ((seq & (bare_publish_every - 1)) == 0) {
       me.progress.store(seq, std::memory_order_relaxed);  // watchdog only
       if (now_ns() >= end || s.stop.load(std::memory_order_relaxed)) break;
     }
@@ -209,7 +216,7 @@ void flood_consumer(Flood<B>& s, std::size_t i) {
     for (;;) {
       if (h.try_pop(item)) {
         sum += item.id;
-        if ((++n & 1023) == 0) me.progress.store(n, std::memory_order_relaxed);
+        if ((++n & (bare_publish_every - 1)) == 0) me.progress.store(n, std::memory_order_relaxed);
         backoff.reset();
         continue;
       }
@@ -219,7 +226,7 @@ void flood_consumer(Flood<B>& s, std::size_t i) {
   } else {
     while (h.pop(item, forever) == QueueStatus::ok) {
       sum += item.id;
-      if ((++n & 1023) == 0) me.progress.store(n, std::memory_order_relaxed);
+      if ((++n & (bare_publish_every - 1)) == 0) me.progress.store(n, std::memory_order_relaxed);
     }
   }
   me.exit_ns = now_ns();
@@ -356,7 +363,7 @@ void pingpong_a(PingPong<B>& s, std::uint64_t warmup, std::uint64_t timed) {
     sent.id = seq;
     if (!put<TryOps>(out, sent, backoff) || !take<TryOps>(in, back, backoff)) return false;
     s.wrong += back.id != seq;
-    if ((++seq & 1023) == 0) s.a.progress.store(seq, std::memory_order_relaxed);
+    if ((++seq & (bare_publish_every - 1)) == 0) s.a.progress.store(seq, std::memory_order_relaxed);
     return true;
   };
   constexpr std::uint64_t batch = 16;

@@ -150,8 +150,9 @@ void add_bare_options(CLI::App& bare, BareArgs& a) {
       "(NAME+spin, NAME+park ...) through its base's try_push/try_pop from spinning threads, "
       "every other queue through its own blocking push/pop; no clock, counter or gate per item. "
       "Counts and sums are verified at the end. Queues sharing a base are measured once. "
-      "A flood's depth is the median of the items pushed and not yet popped (within 1024 per "
-      "thread): near the capacity, the ring ran full; near 0, empty.\n"
+      "A flood's depth is the median of the items pushed and not yet popped (within " +
+      std::to_string(bare_publish_every) +
+      " per thread): near the capacity, the ring ran full; near 0, empty.\n"
       "Exit codes: 0 every reference verified, 1 one failed its check or stalled, 2 bad input.");
 }
 

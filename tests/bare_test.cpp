@@ -95,19 +95,19 @@ class SlowPush : public RingMpmc<Item> {
   }
 };
 
-// The reference's regime: its median depth, from counters published every 1024 items per thread,
-// is near the capacity behind a slow consumer and near 0 when its consumer keeps up.
+// The reference's regime: its median depth, from counters published every bare_publish_every items
+// per thread, is near the capacity behind a slow consumer and near 0 when its consumer keeps up.
 TEST(BareFlood, MedianDepthShowsTheRegimeTheReferenceRanIn) {
   BareConfig cfg = flood(1, 1);
   cfg.capacity = 8192;
   cfg.duration = 200ms;
   const BareResult full = run_bare<Waiting<SlowPop, Spin>>(cfg);
   ASSERT_EQ(full.verdict, Verdict::ok) << full.detail;
-  EXPECT_GE(full.median_depth, cfg.capacity - 2 * 1024) << "a full ring";
-  EXPECT_LE(full.median_depth, cfg.capacity + 2 * 1024);
+  EXPECT_GE(full.median_depth, cfg.capacity - 2 * bare_publish_every) << "a full ring";
+  EXPECT_LE(full.median_depth, cfg.capacity + 2 * bare_publish_every);
   const BareResult empty = run_bare<Waiting<SlowPush, Spin>>(cfg);
   ASSERT_EQ(empty.verdict, Verdict::ok) << empty.detail;
-  EXPECT_LE(empty.median_depth, 2 * 1024u) << "an empty ring";
+  EXPECT_LE(empty.median_depth, 2 * bare_publish_every) << "an empty ring";
 }
 
 TEST(BarePingpong, RoundTripsAreTimedAndChecked) {
