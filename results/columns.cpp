@@ -7,6 +7,8 @@
 #include <functional>
 #include <type_traits>
 
+#include "results/ranking.hpp"
+
 namespace qb {
 
 namespace {
@@ -205,6 +207,15 @@ constexpr Column verdict_detail = text("verdict_detail", Role::verdict, of_run<&
 constexpr Column shard = text("shard", identity, of_config<&RunConfig::shard>, appended);
 constexpr Column item_bytes =
     number("item_bytes", key, U::bytes, of_config<&RunConfig::item_bytes>, appended);
+// What questions are ranked by (results/ranking.hpp).
+constexpr Column throughput_per_s =
+    measure("throughput_per_s", U::per_second, higher, of_run<&RunResult::throughput>, compared);
+constexpr Column latency_p50_ns =
+    measure("latency_p50_ns", U::nanoseconds, lower,
+            only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 50.0>>);
+constexpr Column latency_p99_ns =
+    measure("latency_p99_ns", U::nanoseconds, lower,
+            only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 99.0>>, compared);
 }  // namespace col
 
 namespace {
@@ -284,16 +295,12 @@ constexpr auto kResults = join(
         measure("out_of_order", U::items, lower, of_run<&RunResult::out_of_order>),
         measure("checksum_ok", U::flag, higher, of_run<&RunResult::checksum_ok>),
         measure("starved_consumers", U::threads, lower, of_run<&RunResult::starved_consumers>),
-        measure("throughput_per_s", U::per_second, higher, of_run<&RunResult::throughput>,
-                compared),
+        col::throughput_per_s,
         // Latency from the intended send time, sojourn (push call to pop) and producer lag.
-        measure("latency_p50_ns", U::nanoseconds, lower,
-                only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 50.0>>),
+        col::latency_p50_ns,
         measure("latency_p90_ns", U::nanoseconds, lower,
                 only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 90.0>>),
-        measure("latency_p99_ns", U::nanoseconds, lower,
-                only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 99.0>>,
-                compared),
+        col::latency_p99_ns,
         measure("latency_p999_ns", U::nanoseconds, lower,
                 only<recorded<&RunResult::latency>, percentile<&RunResult::latency, 99.9>>),
         measure("latency_p9999_ns", U::nanoseconds, lower,
@@ -655,9 +662,20 @@ void write_columns_json(std::ostream& out) {
           << (c.formerly.empty() ? "" : ", \"formerly\": \"" + std::string(c.formerly) + "\"")
           << "}" << (i + 1 < table.columns.size() ? "," : "") << "\n";
     }
-    out << "    ]\n  }" << (t + 1 < tables.size() ? "," : "") << "\n";
+    out << "    ]\n  },\n";
   }
-  out << "}\n";
+  // How the report judges a question, as the console does (results/ranking.hpp).
+  out << "  \"ranking\": {\n"
+      << "    \"noisy_throughput_range\": " << noisy_throughput_range << ",\n"
+      << "    \"noisy_p99_ratio\": " << noisy_p99_ratio << ",\n"
+      << "    \"by_workload\": {\n";
+  const auto& workloads = EnumNames<WorkloadKind>::names;
+  for (std::size_t i = 0; i < workloads.size(); ++i) {
+    const Ranking r = ranking_of(static_cast<WorkloadKind>(i));
+    out << "      \"" << workloads[i] << "\": {\"column\": \"" << r.column->name
+        << "\", \"title\": \"" << r.title << "\"}" << (i + 1 < workloads.size() ? "," : "") << "\n";
+  }
+  out << "    }\n  }\n}\n";
 }
 
 }  // namespace qb

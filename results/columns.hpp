@@ -138,7 +138,8 @@ void write_columns_json(std::ostream& out);
 namespace col {
 extern const Column schema_version, run_id, timestamp, qbench_version, git_sha, host, cpu_model,
     cores, memory_bytes, kernel, compiler, build_type, sanitizer, queue, workload, producers,
-    consumers, capacity, backpressure, rep, verdict, verdict_detail, shard, item_bytes;
+    consumers, capacity, backpressure, rep, verdict, verdict_detail, shard, item_bytes,
+    throughput_per_s, latency_p50_ns, latency_p99_ns;
 }  // namespace col
 
 }  // namespace qb

@@ -10,6 +10,7 @@
 #include "core/units.hpp"
 #include "results/columns.hpp"
 #include "results/compare.hpp"
+#include "results/ranking.hpp"
 
 namespace qb {
 namespace {
@@ -63,14 +64,6 @@ std::string ns_text(double v) {
 }
 std::string bytes_text(double v) {
   return units::format_bytes(v);
-}
-
-// What the queues of one question are ranked by.
-enum class Primary { throughput, p99, p50 };
-Primary primary_of(const RunConfig& c) {
-  if (c.workload == WorkloadKind::pingpong) return Primary::p50;
-  if (is_paced(c.workload)) return Primary::p99;
-  return Primary::throughput;
 }
 
 struct Ratio {
@@ -246,7 +239,7 @@ void ConsoleReporter::flush() {
   const auto p50 = lat(&Rep::p50), p99 = lat(&Rep::p99), p999 = lat(&Rep::p999),
              mx = lat(&Rep::max);
   // Noise: the spread of the figure the question ranks by, and of p99.
-  if (thr.size() >= 2 && primary_of(c) == Primary::throughput) {
+  if (thr.size() >= 2 && ranking_of(c.workload).primary == Primary::throughput) {
     const auto [lo, hi] = std::minmax_element(thr.begin(), thr.end());
     if (median(thr) > 0 && (*hi - *lo) / median(thr) > noisy_throughput_range) g.noisy = true;
   }
@@ -333,17 +326,15 @@ void ConsoleReporter::summary() {
       header = true;
     }
     const Configuration& base = *cs.front();
-    const Primary primary = primary_of(base.config);
+    const Ranking ranking = ranking_of(base.config.workload);
+    const Primary primary = ranking.primary;
     const auto figure = [&](const Configuration& g, Primary p) {
       return p == Primary::throughput ? of_ok(g, [](const Rep& r) { return r.throughput; })
              : p == Primary::p99      ? of_ok(g, [](const Rep& r) { return r.p99; })
                                       : of_ok(g, [](const Rep& r) { return r.p50; });
     };
-    const bool higher = primary == Primary::throughput;
-    const char* name = primary == Primary::throughput ? "throughput"
-                       : primary == Primary::p99      ? "p99 latency"
-                                                      : "p50 round trip";
-    // The best: among the queues that passed every repetition and kept up in most of them.
+    const bool higher = ranking.column->better == Better::higher;
+    const std::string_view name = ranking.title;
     // The queues that passed every repetition and kept up in most, best first (ties keep the
     // matrix order).
     std::vector<std::pair<const Configuration*, double>> ranked;

@@ -33,11 +33,6 @@ class ConsoleReporter : public Reporter {
   void report_run(const RunResult& r, std::string_view run_id) override;
   void finalize() override;
 
-  // A configuration's spread is wide when its repetitions' throughput range exceeds this share
-  // of their median, or their highest p99 is this many times their lowest.
-  static constexpr double noisy_throughput_range = 0.10;
-  static constexpr double noisy_p99_ratio = 2.0;
-
   // One repetition, as the console needs it.
   struct Rep {
     bool ok = false;

@@ -25,8 +25,11 @@ def _load_columns():
 
 
 # file ("results", "timeseries", "calibration") -> {"schema_version": N, "columns": [{"name",
-# "role", "type", "unit", "better", "compared", "appended"}, ...]}, in file order.
-COLUMNS = _load_columns()
+# "role", "type", "unit", "better", "compared", "appended"}, ...]}, in file order; and "ranking":
+# how a question is judged (results/ranking.hpp), read below.
+_JSON = _load_columns()
+RANKING = _JSON.pop("ranking")
+COLUMNS = _JSON
 _RESULTS = COLUMNS["results"]["columns"]
 _TIMESERIES = COLUMNS["timeseries"]["columns"]
 
@@ -54,6 +57,8 @@ TIMESERIES_NUMERIC = _names(_TIMESERIES, lambda c: c["type"] == "number")
 # The unit of each column of each file ("s", "ns", "bytes", "1/s", ...; "" for none).
 UNITS = {file: {c["name"]: c["unit"] for c in table["columns"]}
          for file, table in COLUMNS.items()}
+# Each results column's better direction: "higher", "lower", or "" (not a metric).
+BETTER = {c["name"]: c["better"] for c in _RESULTS}
 
 # How these scripts group rows: by queue, workload and shape (producers x consumers), then by
 # every other configuration key.

@@ -75,6 +75,8 @@ table { border-collapse: collapse; font-size: 0.88em; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.55em; }
 th { background: #f3f3f3; text-align: left; }
 table.context th { width: 9em; }
+div.scroll { overflow-x: auto; max-width: 100%; }
+table.summary td { white-space: nowrap; }
 table.summary td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.summary th { cursor: pointer; user-select: none; white-space: nowrap; }
 table.summary th:hover { background: #e6e6e6; }
@@ -152,7 +154,9 @@ def summary_table(ds):
     groups = [g for g in ds.groups if g.rows or g.verdicts]
     groups.sort(key=lambda g: (order_w.get(g.workload, len(order_w)), g.workload,
                                qbcsv.shape_sort_key(g.shape)))
-    out = ['<table class="summary" id="summary"><thead><tr>']
+    # In a box of its own that scrolls sideways: long queue names or many columns widen the
+    # table, never the page (whose text stays at the body's width).
+    out = ['<div class="scroll"><table class="summary" id="summary"><thead><tr>']
     for header, tip in COLUMNS:
         out.append(f'<th title="{_e(tip)}" scope="col">{_e(header)}</th>')
     out.append("</tr></thead><tbody>")
@@ -186,17 +190,19 @@ def summary_table(ds):
         bad = any(v != "ok" for v in g.verdicts)
         cells.append(('<td class="bad">' if bad else "<td>") + _e(g.verdict_text()) + "</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "\n".join(out)
 
 
-# What the queues of one question are ranked by: (column, higher is better, name, format).
+# What the queues of one question are ranked by, as the console ranks them (results/ranking.hpp,
+# through scripts/columns.json): (column, higher is better, name, format).
 def _primary(workload):
-    if workload == "pingpong":
-        return "latency_p50_ns", False, "p50 round trip", qbcsv.duration_ns
-    if workload in ("steady", "burst"):
-        return "latency_p99_ns", False, "p99 latency", qbcsv.duration_ns
-    return "throughput_per_s", True, "throughput", lambda v: qbcsv.si(v, 3) + "/s"
+    r = qbcsv.RANKING["by_workload"][workload]
+    column = r["column"]
+    higher = qbcsv.BETTER[column] == "higher"
+    fmt = (lambda v: qbcsv.si(v, 3) + "/s") if qbcsv.UNITS["results"][column] == "1/s" \
+        else qbcsv.duration_ns
+    return column, higher, r["title"], fmt
 
 
 def _spread(stat, fmt):
@@ -212,13 +218,14 @@ def _behind(g):
     return sum(1 for r in g.rows if r.get("kept_up") == 0)
 
 
-NOISY_THROUGHPUT_RANGE = 0.10  # the console's thresholds (results/console.hpp)
-NOISY_P99_RATIO = 2.0
+NOISY_THROUGHPUT_RANGE = qbcsv.RANKING["noisy_throughput_range"]
+NOISY_P99_RATIO = qbcsv.RANKING["noisy_p99_ratio"]
 
 
 def _noisy(g):
     t, p = g.stat("throughput_per_s"), g.stat("latency_p99_ns")
-    if g.workload not in ("steady", "burst", "pingpong") and t and t.n >= 2 and t.median > 0 \
+    by_throughput = _primary(g.workload)[0] == "throughput_per_s"
+    if by_throughput and t and t.n >= 2 and t.median > 0 \
             and (t.hi - t.lo) / t.median > NOISY_THROUGHPUT_RANGE:
         return True
     return bool(p and p.n >= 2 and p.lo > 0 and p.hi / p.lo > NOISY_P99_RATIO)
@@ -326,14 +333,14 @@ def context_table(ds):
     fields.append(("date (UTC)", collect(dates)))
     fields.append(("rows", [str(len(rows_of(ctx))) for ctx in contexts]))
 
-    out = ['<table class="context">']
+    out = ['<div class="scroll"><table class="context">']
     if len(contexts) > 1:
         out.append("<tr><th></th>" + "".join(f"<th>{_e(ds.ctx_label(ctx))}</th>"
                                               for ctx in contexts) + "</tr>")
     for name, values in fields:
         out.append(f"<tr><th>{_e(name)}</th>" + "".join(f"<td>{_e(v)}</td>" for v in values)
                    + "</tr>")
-    out.append("</table>")
+    out.append("</table></div>")
     return "\n".join(out)
 
 

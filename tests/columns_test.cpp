@@ -18,6 +18,7 @@
 #include "results/columns.hpp"
 #include "results/compare.hpp"
 #include "results/csv.hpp"
+#include "results/ranking.hpp"
 #include "tests/file_support.hpp"
 #include "tests/qbench_process.hpp"
 
@@ -309,6 +310,27 @@ TEST(ColumnTable, EveryColumnIsDocumentedInResultsReadme) {
     EXPECT_NE(readme.find(quoted), std::string::npos)
         << name << " has no line in results/README.md";
   }
+}
+
+// ---- Ranking (results/ranking.hpp) --------------------------------------------------------------
+
+// Every workload is ranked by a metric of the results file, in the direction its figure is
+// better: throughput higher, latencies lower.
+TEST(Ranking, EveryWorkloadIsRankedByAResultsMetric) {
+  using namespace qb;
+  const auto& workloads = EnumNames<WorkloadKind>::names;
+  for (std::size_t i = 0; i < workloads.size(); ++i) {
+    SCOPED_TRACE(std::string(workloads[i]));
+    const Ranking r = ranking_of(static_cast<WorkloadKind>(i));
+    const Column* c = results_table().find(r.column->name);
+    ASSERT_NE(c, nullptr) << r.column->name << " is not a column of the results file";
+    EXPECT_EQ(c->role, Role::metric);
+    EXPECT_EQ(c->better, r.primary == Primary::throughput ? Better::higher : Better::lower);
+    EXPECT_FALSE(r.title.empty());
+  }
+  EXPECT_EQ(ranking_of(WorkloadKind::pingpong).primary, Primary::p50);
+  EXPECT_EQ(ranking_of(WorkloadKind::steady).primary, Primary::p99);
+  EXPECT_EQ(ranking_of(WorkloadKind::flood).primary, Primary::throughput);
 }
 
 // ---- scripts/columns.json -----------------------------------------------------------------------

@@ -252,6 +252,33 @@ class ColumnRolesTest(unittest.TestCase):
         for k in qbcsv.SHAPE_COLUMNS:
             self.assertIn(k, qbcsv.KEY_COLUMNS)
 
+    def test_the_report_judges_a_question_as_qbench_does(self):
+        # results/ranking.hpp, through the "ranking" of columns.json: each workload's figure,
+        # its direction from its column's `better`, and the noise thresholds.
+        import report
+        ranking = self.table["ranking"]
+        self.assertEqual(set(ranking["by_workload"]),
+                         {"steady", "burst", "flood", "tree", "pingpong"})
+        for workload, by in ranking["by_workload"].items():
+            with self.subTest(workload=workload):
+                column, higher, title, fmt = report._primary(workload)
+                self.assertEqual((column, title), (by["column"], by["title"]))
+                self.assertIn(column, self.names)
+                self.assertEqual(higher, column == "throughput_per_s")
+        self.assertEqual(report._primary("pingpong")[0], "latency_p50_ns")
+
+        class Group:  # a configuration whose throughput ranges over 30% of its median
+            def __init__(self, workload):
+                self.workload = workload
+
+            def stat(self, column):
+                return qbcsv.Stat(100.0, 80.0, 110.0, 3) if column == "throughput_per_s" else None
+
+        spread = 30 / 100
+        self.assertGreater(spread, ranking["noisy_throughput_range"])
+        self.assertTrue(report._noisy(Group("flood")))  # ranked by throughput: noisy
+        self.assertFalse(report._noisy(Group("steady")))  # ranked by p99: its throughput is not
+
     def test_rows_differing_in_any_key_are_never_aggregated_together(self):
         base = qbcsv.load_results([SMALL])[0]
         for column in qbcsv.VARIANT_COLUMNS:
@@ -685,6 +712,10 @@ class EndToEndTest(Checks, unittest.TestCase):
         self.assertIn("One repetition per configuration", findings)
         self.assertLess(page.index('id="findings"'), page.index('id="summary-section"'))
         self.assertNotIn("docs/figures.md", page)  # a link that breaks once the file is shared
+        # The tables scroll sideways in boxes of their own: a wide one never widens the page.
+        self.assertIn('<div class="scroll"><table class="summary"', page)
+        self.assertIn('<div class="scroll"><table class="context">', page)
+        self.assertIn("div.scroll { overflow-x: auto;", page)
         images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
         self.assertEqual(len(images), len(self.expected))
         png = base64.b64decode(images[0], validate=True)
