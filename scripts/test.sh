@@ -8,20 +8,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh --plots
+echo "=== dependencies checked in $SECONDS s"
 jobs=$(nproc)
 timeout_s=${QB_TEST_TIMEOUT:-300}
 start=$(date +%s)
 
 run_suite() {  # name, build dir, extra cmake args...
-  local name=$1 dir=$2
+  local name=$1 dir=$2 t0=$SECONDS
   shift 2
   echo "=== [$name] configure + build ($dir)"
   cmake -S . -B "$dir" -DQB_TEST_TIMEOUT="$timeout_s" "$@" >/dev/null
   cmake --build "$dir" -j "$jobs"
-  echo "=== [$name] tests"
+  echo "=== [$name] built in $((SECONDS - t0)) s; tests"
+  t0=$SECONDS
   # One job per core; the thread-heavy tests are RUN_SERIAL (CMakeLists.txt): two of them at once
   # on a 2-core machine would oversubscribe it and turn spin-wait tests into scheduler tests.
   ctest --test-dir "$dir" --output-on-failure --timeout "$timeout_s" -j "$jobs"
+  echo "=== [$name] tests passed in $((SECONDS - t0)) s"
 }
 
 run_suite release build/release -DCMAKE_BUILD_TYPE=Release
@@ -30,7 +33,7 @@ run_suite release build/release -DCMAKE_BUILD_TYPE=Release
 # examples/your-queue against that prefix alone, run its conformance test and its queue beside
 # built-in ones; then the Debian package's name and metadata.
 install_route() {
-  local prefix dir=build/your-queue
+  local prefix dir=build/your-queue t_route=$SECONDS
   prefix=$(mktemp -d)
   echo "=== [install] qbench into $prefix; examples/your-queue built against it alone"
   cmake --install build/release --prefix "$prefix" >/dev/null
@@ -70,7 +73,7 @@ install_route() {
   contents=$(dpkg-deb --contents "$deb")
   grep -q "/usr/lib/cmake/qbench/qbenchConfig.cmake" <<<"$contents"
   grep -q "/usr/include/qbench/qbench/testing.hpp" <<<"$contents"
-  echo "=== [install] passed"
+  echo "=== [install] passed in $((SECONDS - t_route)) s"
 }
 install_route
 
