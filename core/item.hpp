@@ -106,7 +106,15 @@ constexpr std::uint64_t shard_key(const Payload<N>& p) noexcept {
 }
 
 // The sizes a queue is built for, in bytes: a pointer, two words, Item, a cache line, four.
+// Sanitizer builds (CMakeLists.txt, QB_SANITIZER_BUILD; correctness only) build one size of each
+// kind the harness treats differently: too small for the times (8), Item (24), a payload that
+// carries them and more (256). 16 and 64 run the same code with other copy sizes, and building
+// every queue for them under a sanitizer cost a third of each sanitizer build.
+#if defined(QB_SANITIZER_BUILD)
+using ItemSizes = std::index_sequence<8, sizeof(Item), 256>;
+#else
 using ItemSizes = std::index_sequence<8, 16, sizeof(Item), 64, 256>;
+#endif
 template <std::size_t... N>
 constexpr std::array<std::size_t, sizeof...(N)> size_array(std::index_sequence<N...>) noexcept {
   return {N...};

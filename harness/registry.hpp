@@ -21,11 +21,16 @@
 
 namespace qb {
 
-// "8, 16, 24, 64 or 256": the sizes a built-in queue carries, for help and error messages.
-inline std::string item_sizes_text() {
+// "8, 16, 24, 64 or 256" (a sanitizer build: "8, 24 or 256"): the sizes a built-in queue carries,
+// for help and error messages; `annotated` says what the pointer-sized and Item-sized ones are.
+inline std::string item_sizes_text(bool annotated = false) {
   std::string s;
-  for (std::size_t i = 0; i < item_sizes.size(); ++i)
+  for (std::size_t i = 0; i < item_sizes.size(); ++i) {
     s += (i ? (i + 1 == item_sizes.size() ? " or " : ", ") : "") + std::to_string(item_sizes[i]);
+    if (annotated && item_sizes[i] == sizeof(void*)) s += " (a task pointer)";
+    if (annotated && item_sizes[i] == sizeof(Item))
+      s += " (the id and the two times latency needs)";
+  }
   return s;
 }
 // Why a queue does not carry other sizes (QueueEntry::carries is false).
