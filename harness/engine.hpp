@@ -132,24 +132,13 @@ struct alignas(detail::cache_line) ConsumerSlot {
   CpuUsage cpu;
 };
 
-// Everything the threads share, owned by a shared_ptr: if a broken queue keeps a thread from
-// ever returning, the controller detaches it and this state stays alive for it.
-template <class Q>
-struct Shared {
-  Shared(const RunConfig& c, const QueueOptions& o)
-      : cfg(c),
-        queue(o),
-        producers(c.producers),
-        consumers(c.consumers),
-        key_stride((c.producers + 7) / 8 * 8),
-        start(c.producers + c.consumers) {
-    if (c.keys) {
-      key_locks = std::make_unique<KeyLock[]>(c.keys);
-      key_next.assign(c.keys * key_stride, 0);
-    }
-  }
+// Everything the threads share but the queue, owned (as Shared<Q>) by a shared_ptr: if a broken
+// queue keeps a thread from ever returning, the controller detaches it and this state stays alive
+// for it. What reads it after the run (the driver's counters, merge, verify) takes a RunState and
+// is compiled once (harness/engine.cpp), not once per queue type and item size.
+struct RunState {
+  explicit RunState(const RunConfig& c);
   RunConfig cfg;
-  alignas(detail::false_sharing_block) Q queue;  // blocks of its own (spin.hpp)
   alignas(detail::false_sharing_block) std::vector<ProducerSlot> producers;
   std::vector<ConsumerSlot> consumers;
   // Keyed items: per key, the next sequence number expected from each producer (key_stride
@@ -165,6 +154,12 @@ struct Shared {
   alignas(detail::cache_line) std::atomic<bool> stop{false};
   std::atomic<bool> shutdown_requested{false};  // Shutdown::poll
   PinPlan pin;                                  // empty unless cfg.pin
+};
+
+template <class Q>
+struct Shared : RunState {
+  Shared(const RunConfig& c, const QueueOptions& o) : RunState(c), queue(o) {}
+  alignas(detail::false_sharing_block) Q queue;  // blocks of its own (spin.hpp)
 };
 
 // What producers push, as a policy of the producer loop (chosen at compile time).
@@ -561,98 +556,34 @@ Schedule make_schedule(const RunConfig& cfg, std::size_t index) {
   }
 }
 
-// The engine's side of the controller: counters, samples, the shutdown and the abort.
-template <class Q>
-class EngineDriver final : public Driver {
+// The engine's side of the controller: counters, samples, the shutdown and the abort, compiled
+// once (harness/engine.cpp). What needs the queue's type is EngineDriver<Q>'s: a tree's depth,
+// closing the queue, a poison pill.
+class EngineDriverBase : public Driver {
  public:
-  EngineDriver(Shared<Q>& s, bool tree, bool paced, std::uint64_t units_per_item, std::int64_t t0,
-               std::vector<Sample>* samples)
+  EngineDriverBase(RunState& s, bool tree, bool paced, std::uint64_t units_per_item,
+                   std::int64_t t0, std::vector<Sample>* samples)
       : s_(s), tree_(tree), paced_(paced), units_(units_per_item), t0_(t0), samples_(samples) {}
-
-  Published poll() override {
-    Published p;
-    std::size_t producers_done = 0, consumers_done = 0;
-    for (auto& slot : s_.producers) {
-      p.offered += slot.offered.load(std::memory_order_relaxed);
-      p.accepted += slot.accepted.load(std::memory_order_relaxed);
-      p.refused += slot.refused.load(std::memory_order_relaxed);
-      producers_done += slot.done.load(std::memory_order_acquire);
-    }
-    for (auto& slot : s_.consumers) {
-      p.consumed += slot.consumed.load(std::memory_order_relaxed);
-      consumers_done += slot.done.load(std::memory_order_acquire);
-    }
-    p.expected = p.accepted * units_;
-    // Trees: nodes spawned and waiting are in the queue; plain items: accepted, not consumed.
-    p.depth = tree_ ? s_.queue.approx_size() : p.owed();
-    p.producers_done = producers_done == s_.producers.size();
-    p.finished = consumers_done == s_.consumers.size();
-    return p;
-  }
-  void on_tick(const Published& p, std::int64_t now, std::uint64_t rss) override {
-    const RunConfig& cfg = s_.cfg;
-    if (samples_) {
-      // Inside a burst window of the schedule (none after the producers' planned end).
-      const bool burst = cfg.workload == WorkloadKind::burst &&
-                         (cfg.items ? !p.producers_done : now - t0_ < cfg.duration.count()) &&
-                         (now - t0_) % cfg.period.count() < cfg.burst.count();
-      samples_->push_back(Sample{static_cast<double>(now - t0_) * 1e-9, p.depth, rss, p.consumed,
-                                 p.accepted, p.refused, burst, 0, 0, 0});
-    }
-    send_pills(now);
-  }
-  // A tree is finished when every node of every accepted root has run.
-  [[nodiscard]] bool ready_to_shut_down(const Published& p) const override {
-    return !tree_ || p.consumed >= p.expected;
-  }
-  void shut_down(std::int64_t now) override {
-    switch (s_.cfg.shutdown) {
-      case Shutdown::close:
-        s_.queue.close();  // consumers drain what is left, then see closed
-        break;
-      case Shutdown::poison:
-        pills_left_ = s_.cfg.consumers;
-        send_pills(now);
-        break;
-      case Shutdown::poll:
-        // release: consumers that see it also see that every producer is done.
-        s_.shutdown_requested.store(true, std::memory_order_release);
-        break;
-    }
-  }
-  void abort() override {
-    s_.stop.store(true, std::memory_order_relaxed);
-    s_.queue.close();
-  }
-  // Unpaced producers publish every 64 items, so a push that never returns may not show as
-  // offered and unanswered; but they never wait for a schedule either: while they run, no
-  // progress is a stall.
-  [[nodiscard]] bool stuck(const Published& p) const override {
-    return Driver::stuck(p) || (!paced_ && !p.producers_done);
-  }
+  Published poll() override;
+  void on_tick(const Published& p, std::int64_t now, std::uint64_t rss) override;
+  [[nodiscard]] bool ready_to_shut_down(const Published& p) const override;
+  void shut_down(std::int64_t now) override;
+  void abort() override;
+  [[nodiscard]] bool stuck(const Published& p) const override;
   [[nodiscard]] std::string stall_detail(const Published& p, std::int64_t stall_ns,
-                                         bool after_shutdown) const override {
-    std::string d = Driver::stall_detail(p, stall_ns, after_shutdown);
-    if (tree_) {  // trees count nodes
-      const auto at = d.find(" items in the queue");
-      if (at != std::string::npos) d.replace(at, 19, " nodes to run");
-    }
-    return d;
-  }
-  [[nodiscard]] std::int64_t shutdown_grace_ns() const override {
-    return s_.cfg.shutdown == Shutdown::poll ? s_.cfg.poll_interval.count() : 0;
-  }
+                                         bool after_shutdown) const override;
+  [[nodiscard]] std::int64_t shutdown_grace_ns() const override;
+
+ protected:
+  [[nodiscard]] virtual std::uint64_t queue_size() const = 0;  // approx_size()
+  virtual void close_queue() = 0;
+  // False: the queue is full (the pill goes again on the next tick).
+  virtual bool push_pill(std::uint64_t id, std::int64_t now) = 0;
 
  private:
-  // Poison pills go in after the last item, without blocking the controller: what a full queue
-  // refuses is sent again on the next tick.
-  void send_pills(std::int64_t now) {
-    while (pills_left_ && s_.queue.try_push(typename Q::value_type{
-                              poison_pill(s_.cfg.consumers - pills_left_), now, now}))
-      --pills_left_;
-  }
+  void send_pills(std::int64_t now);
 
-  Shared<Q>& s_;
+  RunState& s_;
   bool tree_;
   bool paced_;
   std::uint64_t units_;  // nodes per item: 1, or a tree's nodes per root
@@ -661,102 +592,31 @@ class EngineDriver final : public Driver {
   std::size_t pills_left_ = 0;
 };
 
-// Timeline length: the planned duration plus room for the drain; later items share the last.
-// Only a run that keeps its time series needs one (each interval costs 664 bytes per consumer,
-// which would otherwise show up in the run's peak RSS).
-inline std::size_t planned_intervals(const RunConfig& cfg) {
-  static_assert(sizeof(IntervalLatency) <= 664, "see planned_intervals");
-  if (!cfg.keep_samples) return 1;
-  if (cfg.items) return 6000;
-  return static_cast<std::size_t>(
-      std::min<std::int64_t>(cfg.duration.count() / cfg.sample_interval.count() * 2 + 100, 60'000));
-}
+template <class Q>
+class EngineDriver final : public EngineDriverBase {
+ public:
+  EngineDriver(Shared<Q>& s, bool tree, bool paced, std::uint64_t units_per_item, std::int64_t t0,
+               std::vector<Sample>* samples)
+      : EngineDriverBase(s, tree, paced, units_per_item, t0, samples), q_(s.queue) {}
 
+ private:
+  [[nodiscard]] std::uint64_t queue_size() const override { return q_.approx_size(); }
+  void close_queue() override { q_.close(); }
+  bool push_pill(std::uint64_t id, std::int64_t now) override {
+    return q_.try_push(typename Q::value_type{id, now, now});
+  }
+  Q& q_;
+};
+
+// Before the threads start: the pin plan, the consumers' order table and time series.
+void prepare(RunResult& r, RunState& s);
 // Merges the per-thread slots into the result, with the time series' latency per interval.
-template <class Q>
-void merge(RunResult& r, Shared<Q>& s, const ControlOutcome& o, std::int64_t t0,
-           std::vector<Sample>& samples) {
-  std::int64_t last_producer_exit = t0, last_consumer_exit = t0, last_item = t0;
-  std::int64_t last_intended = t0;
-  for (auto& p : s.producers) {
-    r.offered += p.offered.load(std::memory_order_relaxed);
-    r.accepted += p.accepted.load(std::memory_order_relaxed);
-    r.rejected += p.rejected;
-    r.dropped += p.dropped;
-    r.lag.merge(p.lag);
-    r.cpu_producers += p.cpu;
-    r.cpu_pacing_s += static_cast<double>(p.pacing_cpu_ns) * 1e-9;
-    last_producer_exit = std::max(last_producer_exit, p.exit_ns);
-    last_intended = std::max(last_intended, p.last_intended_ns);
-  }
-  std::vector<IntervalLatency> timeline(s.consumers.front().timeline.size());
-  for (auto& c : s.consumers) {
-    r.consumed += c.count;
-    r.out_of_order += c.out_of_order;
-    r.inline_nodes += c.inline_nodes;
-    r.key_reorders += c.key_reorders;
-    r.latency.merge(c.latency);
-    r.sojourn.merge(c.sojourn);
-    r.cpu_consumers += c.cpu;
-    last_consumer_exit = std::max(last_consumer_exit, c.exit_ns);
-    last_item = std::max(last_item, c.last_item_ns);
-    for (std::size_t k = 0; k < timeline.size(); ++k)
-      timeline[k].merge(c.timeline[k]);
-  }
-  if (o.shutdown_at && r.verdict == Verdict::ok)
-    r.shutdown_s = std::max(0.0, static_cast<double>(last_consumer_exit - o.shutdown_at) * 1e-9);
-  r.produce_s = static_cast<double>(last_producer_exit - t0) * 1e-9;
-  r.elapsed_s = static_cast<double>(std::max(last_item, last_producer_exit) - t0) * 1e-9;
-  r.span_s = static_cast<double>(last_consumer_exit - t0) * 1e-9;
-  r.drain_s = std::max(0.0, r.elapsed_s - r.produce_s);
-  r.schedule_s = static_cast<double>(last_intended - t0) * 1e-9;
-  r.peak_depth = o.peak_depth;
-  r.median_depth = o.median_depth;
-  r.depth_samples = o.depth_samples;
-  const std::int64_t interval = s.cfg.sample_interval.count();
-  for (auto& smp : samples) {
-    const auto k = static_cast<std::size_t>(smp.t_s * 1e9 / static_cast<double>(interval));
-    // The sample at the end of interval k-1 reports the items consumed during it.
-    if (k >= 1 && k - 1 < timeline.size() && timeline[k - 1].count) {
-      const auto& iv = timeline[k - 1];
-      smp.lat_mean_ns = static_cast<std::int64_t>(iv.sum_ns / iv.count);
-      smp.lat_p99_ns = iv.p99();
-      smp.lat_max_ns = iv.max_ns;
-    }
-  }
-  r.samples = std::move(samples);
-}
-
+void merge(RunResult& r, RunState& s, const ControlOutcome& o, std::int64_t t0,
+           std::vector<Sample>& samples);
 // Every accepted item (tree: every node of every accepted root) consumed once, in the order the
-// queue promises, with the checksum of the ids that went in.
-template <class Q>
-void verify(RunResult& r, Shared<Q>& s, bool tree, std::uint64_t produced_sum,
-            std::uint64_t units) {
-  const RunConfig& cfg = s.cfg;
-  std::uint64_t consumed_sum = 0;
-  for (auto& c : s.consumers)
-    consumed_sum += c.checksum;
-  Verifier v;
-  v.counts(r.accepted * units, r.consumed, tree ? "nodes" : "items", r.lost, r.duplicated);
-  v.checksum(produced_sum == consumed_sum, r.checksum_ok);
-  v.order(r.out_of_order);
-  v.pinned(s.start.pin_failed(), r.pinning);
-  if (Q::traits.order == Order::per_key && r.key_reorders)
-    v.fail(std::to_string(r.key_reorders) + " items applied out of per-key order");
-  // A consumer that got nothing while the others shared plenty was starved. Only in a run long
-  // enough that the scheduler alone cannot explain it (on an oversubscribed machine a runnable
-  // thread can wait tens of milliseconds for a core, and a short run can end before it gets one).
-  // Not with keyed mailboxes (a consumer whose mailbox owns no key gets nothing by design), nor
-  // in a tree (a consumer that spawns children may run a whole short tree before another one
-  // wakes up: that is scheduling, not a lost consumer).
-  if (Q::traits.order != Order::per_key && !tree &&
-      r.consumed >= starved_if_none_of * cfg.consumers && r.elapsed_s >= starved_after_s) {
-    for (auto& c : s.consumers)
-      r.starved_consumers += c.count == 0;
-    if (r.starved_consumers) v.fail(std::to_string(r.starved_consumers) + " consumers starved");
-  }
-  v.settle(r.verdict, r.detail);
-}
+// queue promises (`order`), with the checksum of the ids that went in.
+void verify(RunResult& r, RunState& s, Order order, bool tree, std::uint64_t produced_sum,
+            std::uint64_t units);
 
 // Runs one configuration: Work is the item source and consumer loop (plain items, or a tree's
 // roots and its fork/join consumers, harness/tree.hpp). Never hangs: a stall, the memory cap or
@@ -776,17 +636,7 @@ RunResult run_workload(const RunConfig& cfg) {
   const RssWindow memory;  // before the run allocates its queue and state
   auto shared = std::make_shared<Shared<Q>>(cfg, opts);
   Shared<Q>& s = *shared;
-  s.cfg.sample_interval =
-      std::max<std::chrono::nanoseconds>(cfg.sample_interval, std::chrono::milliseconds(1));
-  if (cfg.pin) {
-    s.pin = plan_placement(cfg.producers, cfg.consumers, machine_topology(), cfg.placement);
-    r.pinning = describe(s.pin);
-  }
-  for (auto& c : s.consumers) {
-    c.next_seq.assign(cfg.producers, 0);
-    c.timeline.assign(planned_intervals(s.cfg), IntervalLatency{});
-  }
-  r.rss_before = current_rss_bytes();
+  prepare(r, s);
 
   Workers workers;
   for (std::size_t i = 0; i < cfg.consumers; ++i)
@@ -818,7 +668,7 @@ RunResult run_workload(const RunConfig& cfg) {
   memory.close(r);
   if constexpr (HasWaitStats<Q>) r.wait_stats = s.queue.stats();
   if (r.verdict == Verdict::ok) {
-    verify(r, s, Work::tree, Work::produced_checksum(s), units);
+    verify(r, s, Q::traits.order, Work::tree, Work::produced_checksum(s), units);
   } else if (r.verdict == Verdict::stalled && r.consumed < r.accepted * units) {
     r.lost = r.accepted * units - r.consumed;  // stranded in the queue when the run was ended
   }
@@ -835,8 +685,7 @@ struct PlainWork {
   static void consume(Shared<Q>& s, std::size_t index) {
     consumer_loop(s, index);
   }
-  template <class Q>
-  static std::uint64_t produced_checksum(Shared<Q>& s) {
+  static std::uint64_t produced_checksum(const RunState& s) {
     std::uint64_t sum = 0;
     for (auto& p : s.producers)
       sum += p.checksum;

@@ -99,8 +99,7 @@ struct TreeWork {
     tree_consumer_loop(s, index);
   }
   // Every node of every offered root, less the nodes of the roots the queue refused.
-  template <class Q>
-  static std::uint64_t produced_checksum(Shared<Q>& s) {
+  static std::uint64_t produced_checksum(const RunState& s) {
     const std::uint64_t nodes = s.cfg.nodes_per_root();
     std::uint64_t sum = 0;
     for (std::size_t p = 0; p < s.producers.size(); ++p) {
