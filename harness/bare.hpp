@@ -358,11 +358,12 @@ void pingpong_a(PingPong<B>& s, std::uint64_t warmup, std::uint64_t timed) {
   s.start.wait(cpu_of(s.pin.producer_cpu, 0));
   Backoff backoff(s.spin_limit, s.stop);
   std::uint64_t seq = 0;
+  std::uint64_t wrong = 0;  // local: a store per round trip into `s` would be the reference's own
   typename B::value_type sent{}, back;
   const auto round_trip = [&]() noexcept {
     sent.id = seq;
     if (!put<TryOps>(out, sent, backoff) || !take<TryOps>(in, back, backoff)) return false;
-    s.wrong += back.id != seq;
+    wrong += back.id != seq;
     if ((++seq & (bare_publish_every - 1)) == 0) s.a.progress.store(seq, std::memory_order_relaxed);
     return true;
   };
@@ -379,6 +380,7 @@ void pingpong_a(PingPong<B>& s, std::uint64_t warmup, std::uint64_t timed) {
     s.per_rtt_ps.record((now_ns() - t0) * 1000 / static_cast<std::int64_t>(n));
     left -= n;
   }
+  s.wrong = wrong;
   s.a.count = seq;
   s.a.progress.store(seq, std::memory_order_relaxed);
   if constexpr (!TryOps) s.ab.close();  // B's pop returns closed once it has answered all
