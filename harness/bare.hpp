@@ -358,7 +358,7 @@ void pingpong_a(PingPong<B>& s, std::uint64_t warmup, std::uint64_t timed) {
   s.start.wait(cpu_of(s.pin.producer_cpu, 0));
   Backoff backoff(s.spin_limit, s.stop);
   std::uint64_t seq = 0;
-  std::uint64_t wrong = 0;  // local: a store per round trip into `s` would be the reference's own
+  std::uint64_t wrong = 0;  // in a register: no store per round trip beyond the queue's own
   typename B::value_type sent{}, back;
   const auto round_trip = [&]() noexcept {
     sent.id = seq;

@@ -91,9 +91,9 @@ void client_loop(State<Q>& s) {
   // the push, and that read ends one round trip and starts the next (a round trip is the time
   // between two reads, one whole cycle of the loop, wherever in the cycle the read sits). Read
   // before the push, rdtscp (harness/clock.hpp) held the push back until the pop's last locked
-  // instruction had retired, and the push needed its result for the item's time: 40 ns a round
-  // trip on boost_lockfree and moodycamel, twice the clock's cost in a loop of reads. After the
-  // push, that wait overlaps the item's flight. The bookkeeping of trip k (histogram, check,
+  // instruction had retired, and the push needed its result for the item's time: about twice the
+  // clock's cost in a loop of reads (docs/floor/README.md has the measurements). After the push,
+  // that wait overlaps the item's flight. The bookkeeping of trip k (histogram, check,
   // progress) is done while item k+1 is in flight, so a round trip carries one clock read and
   // nothing else of the harness. An item carries the time of the read before it (the end check
   // is one round trip late; the server does not look at the times).
