@@ -314,13 +314,15 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
     // Batched publishing (unpaced) tries the queue first and publishes the exact counts before a
     // push that may wait, so that a producer that never comes back is reported exactly. (No
     // lambda capturing the counters by reference: they would live in memory, a store per item.)
+    // One call site of try_push: each further one is another copy of the queue's code in this
+    // loop, and past the compiler's budget for the loop the queue's push is called out of line.
     QueueStatus st;
-    if (policy == Backpressure::drop) {
-      st = handle.try_push(item) ? QueueStatus::ok : QueueStatus::timeout;
-    } else if (Schedule::paced) {
+    if (Schedule::paced && policy != Backpressure::drop) {
       st = handle.push(item, wait_for);
     } else if (handle.try_push(item)) {
       st = QueueStatus::ok;
+    } else if (policy == Backpressure::drop) {
+      st = QueueStatus::timeout;
     } else {
       slot.offered.store(seq + 1, std::memory_order_relaxed);
       slot.accepted.store(accepted, std::memory_order_relaxed);
@@ -467,21 +469,58 @@ inline ServiceTime consumer_service(const RunConfig& cfg, std::size_t index) {
                      cfg.seed * 7919 + 1000 + index);
 }
 
+// Per-producer order, as a consumer checks it: the producer seen last and the sequence expected of
+// it next share one register (`expect`, an item id without key bits); the table (the consumer
+// slot's next_seq) is written only when items switch producers.
+class OrderCheck {
+ public:
+  explicit OrderCheck(std::vector<std::uint64_t>& next_seq) : next_seq_(next_seq) {}
+  // Adds 1 to `out_of_order` when `id` comes before what its producer already delivered.
+  QB_ALWAYS_INLINE void check(std::uint64_t id, std::uint64_t& out_of_order) {
+    if (item_producer(id) != item_producer(expect_)) {
+      const Switched to = switch_to(next_seq_, expect_, item_producer(id));
+      if (!to.known) return;
+      expect_ = to.expect;
+    }
+    out_of_order += item_seq(id) < item_seq(expect_);
+    expect_ = (id & ~key_bits) + 1;
+  }
+
+ private:
+  static constexpr std::uint64_t key_bits = (max_keys - 1) << item_seq_bits;
+  struct Switched {
+    std::uint64_t expect;
+    bool known;  // false: an id from no producer of this run (not checked)
+  };
+  // Out of line and by value (nothing of the check's state escapes: it stays in registers).
+  [[gnu::noinline]] static Switched switch_to(std::vector<std::uint64_t>& next_seq,
+                                              std::uint64_t expect, std::uint64_t producer) {
+    if (producer >= next_seq.size()) return {expect, false};
+    next_seq[item_producer(expect)] = item_seq(expect);
+    return {make_item_id(producer, 0, next_seq[producer]), true};
+  }
+  std::vector<std::uint64_t>& next_seq_;
+  std::uint64_t expect_ = 0;  // producer 0, sequence 0
+};
+
 // Plain items: checks per-producer order, applies keyed items to their key's state, serves.
-template <class Q>
+// Lean: a flood without keys or service time, the loop whose per-item cost a fast queue's figure
+// shows; its options are constants, so that everything it changes per item stays in registers.
+template <class Q, bool Lean>
 void consumer_loop(Shared<Q>& s, std::size_t index) {
   auto& slot = s.consumers[index];
   auto handle = consumer_handle(s.queue, index);
   const RunConfig& cfg = s.cfg;
   ServiceTime service = consumer_service(cfg, index);
   constexpr bool check_order = Q::traits.order != Order::none;
-  const bool keyed = cfg.keys > 0;
+  const bool keyed = !Lean && cfg.keys > 0;
   // Sharded mailboxes route each key to one consumer: its state needs no lock.
   constexpr bool owns_keys = Q::traits.order == Order::per_key;
-  const bool serve = cfg.service != ServiceDist::none;
+  const bool serve = !Lean && cfg.service != ServiceDist::none;
   // Progress for the controller: every 64 items in a flood without service time (see
   // producer_loop), else every item (items are paced or take time: the store costs nothing).
-  const std::uint64_t publish_mask = cfg.workload == WorkloadKind::flood && !serve ? 63 : 0;
+  const std::uint64_t publish_mask =
+      Lean || (cfg.workload == WorkloadKind::flood && !serve) ? 63 : 0;
 
   const std::int64_t t0 = s.start.wait(cpu_of(s.pin.consumer_cpu, index));
   const CpuUsage cpu0 = thread_cpu();
@@ -493,28 +532,19 @@ void consumer_loop(Shared<Q>& s, std::size_t index) {
   std::atomic<std::uint64_t>* const batched = publish_mask ? &slot.consumed : nullptr;
   // No store per item beyond the queue's own: behind a fast queue's store to a contended line,
   // every extra store waits in the store buffer (two plain stores per item halved boost_spsc's
-  // bare figure on the 2-core VM). So the sums live in registers until the end, and per-producer
-  // order keeps the expected sequence of the producer seen last in a register, writing the
-  // table only when items switch producers.
-  std::vector<std::uint64_t>& next_seq = slot.next_seq;
-  std::uint64_t checksum = 0, out_of_order = 0, current = 0, expected = 0;
+  // bare figure on the 2-core VM). So the sums live in registers until the end, and so does the
+  // order check's state (OrderCheck).
+  OrderCheck order(slot.next_seq);
+  std::uint64_t checksum = 0, out_of_order = 0;
   while (pop_next(s, handle, item, shutdown, poll, batched, n)) {
     clock.taken(item, n);
-    const std::uint64_t producer = item_producer(item.id);
-    const std::uint64_t seq = item_seq(item.id);
-    if (check_order && producer < next_seq.size()) {
-      if (producer != current) {
-        next_seq[current] = expected;
-        current = producer;
-        expected = next_seq[producer];
-      }
-      out_of_order += seq < expected;
-      expected = seq + 1;
-    }
+    if constexpr (check_order) order.check(item.id, out_of_order);
     checksum += mix_id(item.id);
     if (keyed) {
       // Apply the item to its key's state: check per-(producer, key) order, then do the work
       // while holding the key (an actor's handler, or a critical section on a shared queue).
+      const std::uint64_t producer = item_producer(item.id);
+      const std::uint64_t seq = item_seq(item.id);
       const std::uint64_t key = item_key(item.id);
       auto apply = [&] {
         std::uint64_t& next = s.key_next[key * s.key_stride + producer];
@@ -683,7 +713,12 @@ struct PlainWork {
   static std::size_t extra_producers(const RunConfig&) { return 0; }
   template <class Q>
   static void consume(Shared<Q>& s, std::size_t index) {
-    consumer_loop(s, index);
+    const RunConfig& cfg = s.cfg;
+    if (cfg.workload == WorkloadKind::flood && cfg.keys == 0 && cfg.service == ServiceDist::none) {
+      consumer_loop<Q, true>(s, index);
+    } else {
+      consumer_loop<Q, false>(s, index);
+    }
   }
   static std::uint64_t produced_checksum(const RunState& s) {
     std::uint64_t sum = 0;

@@ -74,12 +74,12 @@ class BasicAtomicQueue {
   BasicAtomicQueue(const BasicAtomicQueue&) = delete;
   BasicAtomicQueue& operator=(const BasicAtomicQueue&) = delete;
 
-  [[nodiscard]] bool try_push(const T& v) noexcept {
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_push(const T& v) noexcept {
     // The library's ring is larger than capacity_ (see the header comment): bound it here.
     if (check_size_ && q_.was_size() >= capacity_) return false;
     return q_.try_push(v);
   }
-  [[nodiscard]] bool try_pop(T& out) noexcept { return q_.try_pop(out); }
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_pop(T& out) noexcept { return q_.try_pop(out); }
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   // head_ - tail_ (two relaxed loads, clamped at 0): stale on return, safe from any thread.
   [[nodiscard]] std::size_t approx_size() const noexcept { return q_.was_size(); }

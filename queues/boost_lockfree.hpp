@@ -36,8 +36,8 @@ class BoostLockfree {
 
   explicit BoostLockfree(const QueueOptions& o) : capacity_(o.capacity), q_(o.capacity) {}
 
-  [[nodiscard]] bool try_push(const T& v) { return q_.bounded_push(v); }
-  [[nodiscard]] bool try_pop(T& out) { return q_.pop(out); }
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_push(const T& v) { return q_.bounded_push(v); }
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_pop(T& out) { return q_.pop(out); }
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   [[nodiscard]] std::size_t approx_size() const noexcept { return size_unknown; }
 

@@ -36,8 +36,8 @@ class BoostSpsc {
 
   explicit BoostSpsc(const QueueOptions& o) : capacity_(o.capacity), q_(o.capacity) {}
 
-  [[nodiscard]] bool try_push(const T& v) { return q_.push(v); }
-  [[nodiscard]] bool try_pop(T& out) { return q_.pop(out); }
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_push(const T& v) { return q_.push(v); }
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_pop(T& out) { return q_.pop(out); }
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   // Reads both indices atomically: stale, but safe from any thread.
   [[nodiscard]] std::size_t approx_size() const noexcept { return q_.read_available(); }

@@ -55,7 +55,7 @@ class Moodycamel {
    public:
     using value_type = T;
     explicit ProducerHandle(Moodycamel& q) : q_(&q), token_(q.q_) {}
-    [[nodiscard]] bool try_push(const T& v) { return q_->enqueue(v, token_); }
+    QB_ALWAYS_INLINE [[nodiscard]] bool try_push(const T& v) { return q_->enqueue(v, token_); }
 
    private:
     Moodycamel* q_;
@@ -66,7 +66,7 @@ class Moodycamel {
    public:
     using value_type = T;
     explicit ConsumerHandle(Moodycamel& q) : q_(&q), token_(q.q_) {}
-    [[nodiscard]] bool try_pop(T& out) { return q_->q_.try_dequeue(token_, out); }
+    QB_ALWAYS_INLINE [[nodiscard]] bool try_pop(T& out) { return q_->q_.try_dequeue(token_, out); }
 
    private:
     Moodycamel* q_;
@@ -77,8 +77,8 @@ class Moodycamel {
   ConsumerHandle consumer_handle(std::size_t) { return ConsumerHandle(*this); }
 
   // Without a token: the library's implicit (thread-local) producer.
-  [[nodiscard]] bool try_push(const T& v) { return enqueue(v); }
-  [[nodiscard]] bool try_pop(T& out) { return q_.try_dequeue(out); }
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_push(const T& v) { return enqueue(v); }
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_pop(T& out) { return q_.try_dequeue(out); }
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   [[nodiscard]] std::size_t approx_size() const noexcept { return q_.size_approx(); }
 

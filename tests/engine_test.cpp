@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -102,6 +103,51 @@ class DuplicatingQueue : public MutexCv<T> {
   T again_{};
   bool has_again_ = false;
   std::uint64_t pops_ = 0;  // guarded by the base's consumer side: one consumer in these tests
+};
+
+// Holds every 100th item back and hands it out three items later: out of order when items of its
+// own producer came in between. Counts those deliveries by the rule's definition (an item whose
+// sequence is below the one after its producer's last delivered item), for one consumer.
+template <class T>
+class ReorderingQueue : public MutexCv<T> {
+ public:
+  using MutexCv<T>::MutexCv;
+  static constexpr std::string_view name = "test_reordering";
+  [[nodiscard]] bool try_pop(T& out) {
+    return pop(out, std::chrono::nanoseconds{0}) == QueueStatus::ok;
+  }
+  QueueStatus pop(T& out, std::chrono::nanoseconds t) {
+    if (held_ && later_ == 0) return deliver(out, held_item_);
+    T next{};
+    const QueueStatus s = MutexCv<T>::pop(next, t);
+    if (s == QueueStatus::closed && held_) return deliver(out, held_item_);
+    if (s != QueueStatus::ok) return s;
+    if (!held_ && ++pops_ % 100 == 0) {
+      held_item_ = next;
+      held_ = true;
+      later_ = 3;
+      return pop(out, t);
+    }
+    if (held_) --later_;
+    return deliver(out, next);
+  }
+  // Deliveries out of order, over every instance (reset it before a run).
+  static inline std::atomic<std::uint64_t> reordered{0};
+
+ private:
+  QueueStatus deliver(T& out, const T& item) {
+    if (&item == &held_item_) held_ = false;
+    std::uint64_t& next_seq = next_seq_[item_producer(item.id)];
+    if (item_seq(item.id) < next_seq) ++reordered;
+    next_seq = item_seq(item.id) + 1;
+    out = item;
+    return QueueStatus::ok;
+  }
+  T held_item_{};
+  bool held_ = false;
+  int later_ = 0;
+  std::uint64_t pops_ = 0;
+  std::map<std::uint64_t, std::uint64_t> next_seq_;  // by producer
 };
 
 // Accepts items and never delivers them: pops wait until close, then report closed.
@@ -210,6 +256,22 @@ TEST(EngineVerification, CatchesDuplicatedItems) {
   EXPECT_FALSE(r.checksum_ok);
   // A duplicate arrives after later items of its producer: out of order too.
   EXPECT_GT(r.out_of_order, 0u);
+}
+
+TEST(EngineVerification, CountsItemsOutOfOrderPerProducer) {
+  // Three producers interleave in the queue: the check follows each through the others. Both
+  // consumer loops: the flood's lean one, and the general one (service time).
+  for (const bool lean : {true, false}) {
+    ReorderingQueue<Item>::reordered = 0;
+    RunConfig cfg = flood("test_reordering", 3, 1);
+    if (!lean) cfg.service = ServiceDist::fixed;  // 0 ns of work: the loop, not the time
+    const RunResult r = run_engine<ReorderingQueue<Item>, FloodSchedule>(cfg);
+    EXPECT_EQ(r.verdict, Verdict::failed) << lean;
+    EXPECT_GT(r.out_of_order, 0u) << lean << ": " << r.detail;
+    EXPECT_EQ(r.out_of_order, ReorderingQueue<Item>::reordered.load()) << lean;
+    EXPECT_EQ(r.lost + r.duplicated, 0u) << lean << ": " << r.detail;
+    EXPECT_TRUE(r.checksum_ok) << lean;
+  }
 }
 
 TEST(EngineVerification, DropAndTimeoutPoliciesCountRefusals) {
