@@ -267,6 +267,13 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   // Published for the controller: every item when paced (low rates, and the time series' depth
   // is exact), every 64 items in flood, where a store per item would sit on the hot path.
   constexpr std::uint64_t publish_mask = Schedule::paced ? 0 : 63;
+  const auto publish = [&slot](std::uint64_t offered, std::uint64_t accepted,
+                               std::uint64_t refused) {
+    slot.offered.store(offered, std::memory_order_relaxed);
+    slot.accepted.store(accepted, std::memory_order_relaxed);
+    slot.refused.store(refused, std::memory_order_relaxed);
+  };
+  const std::uint64_t limit = std::min(quota, Ids::seq_limit);  // the quota, or what ids number
   // Paced: every item is stamped. Unpaced: the items the sampler picks, except a tree's roots
   // with latency on, which are all stamped (their nodes' latencies are the tree's figures).
   const bool record = cfg.record_latency;
@@ -276,10 +283,10 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   const std::int64_t end = cfg.items ? INT64_MAX : t0 + cfg.duration.count();
   const CpuUsage cpu0 = thread_cpu();
 
-  // The checksum of accepted items stays in a register until the end (see consumer_loop).
+  // Counters and the checksum are locals, written to the slot in batches and at the end.
   std::uint64_t seq = 0, accepted = 0, refused = 0, checksum = 0;
   std::int64_t last_intended = 0;  // paced: the schedule's time of the last item offered
-  while (seq < quota && seq < Ids::seq_limit) {
+  while (seq < limit) {
     if (s.stop.load(std::memory_order_relaxed)) break;
     std::int64_t intended;
     if constexpr (Schedule::paced) {
@@ -308,12 +315,11 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
       intended = call;
     }
     const V item{ids.id(index, seq), intended, call};  // in place (core/item.hpp)
-    const bool publish = (seq & publish_mask) == 0;
-    // Before the push: a push that never returns shows as offered and unanswered.
-    if (publish) slot.offered.store(seq + 1, std::memory_order_relaxed);
+    // Paced, before the push: a push that never returns shows as offered and unanswered.
+    if constexpr (Schedule::paced) slot.offered.store(seq + 1, std::memory_order_relaxed);
     // Batched publishing (unpaced) tries the queue first and publishes the exact counts before a
-    // push that may wait, so that a producer that never comes back is reported exactly. (No
-    // lambda capturing the counters by reference: they would live in memory, a store per item.)
+    // push that may wait, so that a producer that never comes back is reported exactly. (The
+    // counters go to `publish` by value: captured by reference, they would live in memory.)
     // One call site of try_push: each further one is another copy of the queue's code in this
     // loop, and past the compiler's budget for the loop the queue's push is called out of line.
     QueueStatus st;
@@ -324,9 +330,7 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
     } else if (policy == Backpressure::drop) {
       st = QueueStatus::timeout;
     } else {
-      slot.offered.store(seq + 1, std::memory_order_relaxed);
-      slot.accepted.store(accepted, std::memory_order_relaxed);
-      slot.refused.store(refused, std::memory_order_relaxed);
+      publish(seq + 1, accepted, refused);
       const V copy = item;  // the waiting push takes its address; the item stays in registers
       st = handle.push(copy, wait_for);
     }
@@ -334,23 +338,21 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
       ids.accepted(checksum, item.id);
       if constexpr (Schedule::paced) slot.lag.record(call - intended);
       ++accepted;
-      if (publish) slot.accepted.store(accepted, std::memory_order_relaxed);
     } else if (st == QueueStatus::timeout) {
       ++(policy == Backpressure::drop ? slot.dropped : slot.rejected);
       ids.refused(slot, item.id);
       ++refused;
-      if (publish) slot.refused.store(refused, std::memory_order_relaxed);
     } else {
       break;  // closed: the controller ended the run; this item was offered, not accepted
     }
+    // After the push: nothing of the publishing is live across it.
+    if ((seq & publish_mask) == 0) publish(seq + 1, accepted, refused);
     ++seq;
   }
   // The exact counts, before `done` (release) below.
   slot.checksum = checksum;
   slot.last_intended_ns = last_intended;
-  slot.offered.store(seq, std::memory_order_relaxed);
-  slot.accepted.store(accepted, std::memory_order_relaxed);
-  slot.refused.store(refused, std::memory_order_relaxed);
+  publish(seq, accepted, refused);
   slot.cpu = thread_cpu() - cpu0;
   slot.exit_ns = now_ns();
   slot.done.store(true, std::memory_order_release);
