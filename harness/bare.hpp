@@ -184,14 +184,14 @@ void flood_producer(Flood<B>& s, std::size_t i, std::int64_t duration_ns) {
   const std::int64_t end = s.start.wait(cpu_of(s.pin.producer_cpu, i)) + duration_ns;
   Backoff backoff(s.spin_limit, s.stop);
   std::uint64_t seq = 0, sum = 0;
-  typename B::value_type item{};  // zeroed once; each push sets the id
+  typename B::value_type item{0, 0, 0};  // each push stamps its id into it (core/item.hpp)
   for (;; ++seq) {
     if ((seq & (bare_publish_every - 1)) == 0) {
       me.progress.store(seq, std::memory_order_relaxed);  // watchdog only
       if (now_ns() >= end || s.stop.load(std::memory_order_relaxed)) break;
     }
     // Keys spread over 2^16 values, so that sharded mailboxes spread the items over every shard.
-    item.id = make_item_id(i, seq & (max_keys - 1), seq);
+    stamp(item, make_item_id(i, seq & (max_keys - 1), seq), 0, 0);
     if (!put<TryOps>(h, item, backoff)) break;
     sum += item.id;
   }
@@ -359,9 +359,9 @@ void pingpong_a(PingPong<B>& s, std::uint64_t warmup, std::uint64_t timed) {
   Backoff backoff(s.spin_limit, s.stop);
   std::uint64_t seq = 0;
   std::uint64_t wrong = 0;  // in a register: no store per round trip beyond the queue's own
-  typename B::value_type sent{}, back;
+  typename B::value_type sent{0, 0, 0}, back;
   const auto round_trip = [&]() noexcept {
-    sent.id = seq;
+    stamp(sent, seq, 0, 0);
     if (!put<TryOps>(out, sent, backoff) || !take<TryOps>(in, back, backoff)) return false;
     wrong += back.id != seq;
     if ((++seq & (bare_publish_every - 1)) == 0) s.a.progress.store(seq, std::memory_order_relaxed);

@@ -286,6 +286,7 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   // Counters and the checksum are locals, written to the slot in batches and at the end.
   std::uint64_t seq = 0, accepted = 0, refused = 0, checksum = 0;
   std::int64_t last_intended = 0;  // paced: the schedule's time of the last item offered
+  V item{0, 0, 0};                 // each item is stamped into it (core/item.hpp)
   while (seq < limit) {
     if (s.stop.load(std::memory_order_relaxed)) break;
     std::int64_t intended;
@@ -314,7 +315,7 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
       if (call && call >= end) break;
       intended = call;
     }
-    const V item{ids.id(index, seq), intended, call};  // in place (core/item.hpp)
+    stamp(item, ids.id(index, seq), intended, call);  // core/item.hpp
     // Paced, before the push: a push that never returns shows as offered and unanswered.
     if constexpr (Schedule::paced) slot.offered.store(seq + 1, std::memory_order_relaxed);
     // Batched publishing (unpaced) tries the queue first and publishes the exact counts before a

@@ -6,7 +6,8 @@ ratio compares medians from the same invocation. With `--calibrate` rows (bare_i
 bare_rtt_p50_ns, fidelity, clock_cost_ns) it adds each queue's bare reference, the fidelity
 targets (flood / bare >= 0.90 latency off, >= 0.85 on; pingpong p50 <= (bare round trip + one
 clock read) x 1.1), and a comparison between queues holds only where their bare references
-agree. Prints Markdown (and writes it with
+agree. The targets are for the default 24-byte item; floods of other sizes (--item-bytes) get a
+table of their fidelity, without targets. Prints Markdown (and writes it with
 --out); exit 0 whether targets pass or not (a missed target is a finding, not an error), 2 on bad
 input.
 
@@ -23,6 +24,11 @@ SPSC_OURS, SPSC_PEERS = "ring_spsc+spin", ("boost_spsc+spin", "atomic_queue_spsc
 MPMC_OURS = "ring_mpmc+spin"
 MPMC_AT_LEAST = ("boost_lockfree+spin", "moodycamel+spin", "tbb_bounded")
 MPMC_WITHIN_10 = ("atomic_queue+spin",)
+
+
+# The targets are for qbench's default item (Item: the id and the two times); the other sizes'
+# fidelity is listed apart, with no target.
+DEFAULT_ITEM_BYTES = 24
 
 
 class InputError(Exception):
@@ -46,11 +52,17 @@ def load(path):
     return rows
 
 
-def medians(rows):
-    """(queue, workload, recording) -> dict of medians over ok rows, with the rep count."""
+def item_bytes(row):
+    """What each push carried (files from before --item-bytes carried the default)."""
+    return int(row.get("item_bytes") or DEFAULT_ITEM_BYTES)
+
+
+def medians(rows, size=DEFAULT_ITEM_BYTES):
+    """(queue, workload, recording) -> dict of medians over the ok rows of items of `size`
+    bytes, with the rep count."""
     groups = {}
     for r in rows:
-        if r["verdict"] != "ok" or int(r["rep"]) < 0:
+        if r["verdict"] != "ok" or int(r["rep"]) < 0 or item_bytes(r) != size:
             continue
         if (r["producers"], r["consumers"]) != ("1", "1"):
             continue
@@ -190,7 +202,31 @@ def build(rows):
     if any(v["fid"] is not None for v in m.values()):
         lines.append("")
         lines += fidelity_section(m, queues)
+    lines += sizes_section(rows)
     return "\n".join(lines) + "\n"
+
+
+def sizes_section(rows):
+    """Floods of other item sizes (--item-bytes): each queue's fidelity, without a target."""
+    sizes = sorted({item_bytes(r) for r in rows} - {DEFAULT_ITEM_BYTES})
+    if not sizes:
+        return []
+    lines = ["", "Other item sizes (`--item-bytes`), flood: fidelity = qbench / bare, median "
+             "(min..max) over the repetitions; no target (the targets are for the "
+             f"{DEFAULT_ITEM_BYTES}-byte default).", "",
+             "| queue | bytes | latency | flood | bare flood | fidelity | median depth / bare |",
+             "| --- | ---: | --- | ---: | ---: | ---: | ---: |"]
+    for size in sizes:
+        m = medians(rows, size)
+        for (q, w, rec), v in m.items():
+            if w != "flood":
+                continue
+            fid = "-" if v["fid"] is None else \
+                f"{v['fid']:.2f} ({v['fid_range'][0]:.2f}..{v['fid_range'][1]:.2f})"
+            depth = f"{fmt_depth(v['depth'])} / {fmt_depth(v['bare_depth'])}"
+            lines.append(f"| {q} | {size} | {rec} | {fmt_rate(v['thr'])} | "
+                         f"{fmt_rate(v['bare'])} | {fid} | {depth} |")
+    return lines
 
 
 def fmt_depth(v):

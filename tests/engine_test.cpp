@@ -908,6 +908,43 @@ TEST(EngineItemSizes, FloodAndPingpongCarryEverySizeVerified) {
   }
 }
 
+// What a producer writes per item (core/item.hpp): built once with the bytes past the id and times
+// zeroed, then stamped: the id and the times change, and the rest is left as it was built.
+template <std::size_t N>
+void check_stamp() {
+  using V = Carried<N>;
+  SCOPED_TRACE(std::to_string(N) + " bytes");
+  V v{make_item_id(1, 2, 3), 40, 50};
+  const auto bytes = [&v] { return reinterpret_cast<const unsigned char*>(&v); };
+  EXPECT_EQ(v.id, make_item_id(1, 2, 3));
+  constexpr std::size_t kept = Stamped<V> ? sizeof(Item) : sizeof(std::uint64_t);
+  if constexpr (Stamped<V>) {
+    EXPECT_EQ(v.intended_ns, 40);
+    EXPECT_EQ(v.pushed_ns, 50);
+  }
+  for (std::size_t at = kept; at < N; ++at)
+    ASSERT_EQ(bytes()[at], 0) << "byte " << at << " of a new item";
+  unsigned char* const last = reinterpret_cast<unsigned char*>(&v) + N - 1;
+  if constexpr (N >= 64) *last = 0xab;  // past the stamp: what stamp must leave alone
+  stamp(v, make_item_id(4, 5, 6), 70, 80);
+  EXPECT_EQ(v.id, make_item_id(4, 5, 6));
+  if constexpr (Stamped<V>) {
+    EXPECT_EQ(v.intended_ns, 70);
+    EXPECT_EQ(v.pushed_ns, 80);
+  }
+  constexpr std::size_t zeroed = N >= 64 ? N - 1 : N;  // up to the marked byte
+  for (std::size_t at = kept; at < zeroed; ++at)
+    ASSERT_EQ(bytes()[at], 0) << "byte " << at << " of a stamped item";
+  if constexpr (N >= 64) EXPECT_EQ(*last, 0xab);
+}
+template <std::size_t... N>
+void check_stamps(std::index_sequence<N...>) {
+  (check_stamp<N>(), ...);
+}
+TEST(EngineItemSizes, StampWritesTheIdAndTimesAndLeavesTheRestAsBuilt) {
+  check_stamps(ItemSizes{});
+}
+
 TEST(EngineItemSizes, OtherSizesRunFloodAndPingpongOnly) {
   RunConfig cfg = flood("mutex_cv", 1, 1, 1000);
   cfg.workload = WorkloadKind::steady;

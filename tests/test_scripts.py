@@ -606,6 +606,26 @@ class TargetsTest(unittest.TestCase):
         self.assertEqual(len(ring), 1, fidelity)
         self.assertIn(" | 65.0k / 65.0k / 900 | ", ring[0])
 
+    def test_other_item_sizes_are_listed_apart_and_never_counted_in_the_targets(self):
+        rows = [dict(r, item_bytes="24") for r in self.rows()]
+        for r in self.rows():
+            if r["workload"] == "flood" and r["latency_recording"] == "off":
+                # 64-byte floods 100x faster, at a fidelity of 0.5: not the default's figures.
+                thr = float(r["throughput_per_s"]) * 100
+                rows.append(dict(r, item_bytes="64", throughput_per_s=str(thr),
+                                 bare_items_per_s=str(thr * 2), fidelity="0.5",
+                                 median_depth="0", bare_median_depth="3000"))
+        self.COLUMNS = TargetsTest.COLUMNS + ["item_bytes", "bare_items_per_s", "fidelity",
+                                              "median_depth", "bare_median_depth"]
+        text = self.run_targets(rows)
+        self.assertIn("| ring_spsc+spin | 10.00M/s | 10.50M/s | 4.8% | 250 ns |", text)
+        self.assertIn("12 of 13 targets met.", text)
+        self.assertNotIn("fidelity targets met", text)  # no 24-byte row was calibrated
+        sizes = text[text.index("Other item sizes"):]
+        self.assertIn("| ring_spsc+spin | 64 | off | 1050.00M/s | 2100.00M/s | "
+                      "0.50 (0.50..0.50) | 0 / 3.0k |", sizes)
+        self.assertEqual(sizes.count(" | 64 | "), 8, sizes)
+
     def test_not_a_results_file(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "x.csv")
