@@ -156,10 +156,7 @@ void add_bare_options(CLI::App& bare, BareArgs& a) {
       "Exit codes: 0 every reference verified, 1 one failed its check or stalled, 2 bad input.");
 }
 
-bool attach_bare_reference(const QueueEntry& q, RunResult& r, std::string& why) {
-  const RunConfig& c = r.config;
-  const bool flood = c.workload == WorkloadKind::flood;
-  if (!flood && c.workload != WorkloadKind::pingpong) return true;
+BareConfig bare_config_for(const RunConfig& c) {
   BareConfig b;
   b.workload = c.workload;
   b.producers = c.producers;
@@ -173,7 +170,15 @@ bool attach_bare_reference(const QueueEntry& q, RunResult& r, std::string& why) 
   b.pin = c.pin;
   b.placement = c.placement;
   b.stall_timeout = c.stall_timeout;
-  const BareResult br = q.bare(b);
+  b.item_bytes = c.item_bytes;
+  return b;
+}
+
+bool attach_bare_reference(const QueueEntry& q, RunResult& r, std::string& why) {
+  const RunConfig& c = r.config;
+  const bool flood = c.workload == WorkloadKind::flood;
+  if (!flood && c.workload != WorkloadKind::pingpong) return true;
+  const BareResult br = q.bare(bare_config_for(c));
   if (br.verdict != Verdict::ok) {
     why = "bare reference of " + std::string(q.name) + " (" + run_name(c, q.bare_of) +
           "): " + std::string(to_string(br.verdict)) + ": " + br.detail;

@@ -39,6 +39,9 @@ void add_bare_options(CLI::App& bare, BareArgs& a);
 // drifts over minutes (the same bare round trip read 111 and 490 ns a few minutes apart on the
 // 2-core VM). False, with `why`, when the reference failed its check or stalled.
 bool attach_bare_reference(const QueueEntry& q, RunResult& r, std::string& why);
+// The reference that run configuration `c` is compared with: its shape, capacity, placement and
+// item size, for about as long as the run (0.2 to 1 s).
+BareConfig bare_config_for(const RunConfig& c);
 
 // Exit codes: 0 every reference verified, 1 one failed its check or stalled, 2 bad input (one
 // line naming the flag; nothing run).

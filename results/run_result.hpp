@@ -103,8 +103,8 @@ struct RunResult {
 
   std::vector<Sample> samples;  // when config.keep_samples
 
-  // qbench run --calibrate: the queue's bare reference for this workload, shape and capacity
-  // (harness/bare.hpp: the queue with nothing of the harness per item). Empty otherwise.
+  // qbench run --calibrate: the queue's bare reference for this workload, shape, capacity and
+  // item size (harness/bare.hpp: the queue with nothing of the harness per item). Empty otherwise.
   std::optional<double> bare_items_per_s;          // flood
   std::optional<double> bare_rtt_p50_ns;           // pingpong
   std::optional<std::uint64_t> bare_median_depth;  // flood: BareResult::median_depth

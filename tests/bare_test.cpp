@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "harness/bare.hpp"
+#include "harness/bare_cli.hpp"
 #include "harness/registry.hpp"
 #include "queues/all_queues.hpp"
 #include "tests/qbench_process.hpp"
@@ -238,6 +239,39 @@ TEST(BareSizes, EachEntryCarriesEverySizeAndVerifiesIt) {
       EXPECT_EQ(q.consumed, q.pushed);
       EXPECT_EQ(q.item_bytes, bytes);
     }
+  }
+}
+
+// run --calibrate compares each row with the reference of the same shape and item size: before
+// this, every row's reference carried the default 24 bytes, whatever the row carried.
+TEST(BareSizes, ARunsReferenceHasItsShapeCapacityPlacementAndItemSize) {
+  RunConfig c;
+  c.workload = WorkloadKind::flood;
+  c.producers = 3;
+  c.consumers = 2;
+  c.capacity = 4096;
+  c.pin = true;
+  c.placement = Placement::same_core;
+  c.item_bytes = 256;
+  c.duration = std::chrono::milliseconds(300);
+  c.stall_timeout = std::chrono::seconds(7);
+  const BareConfig b = cli::bare_config_for(c);
+  EXPECT_EQ(b.workload, WorkloadKind::flood);
+  EXPECT_EQ(b.producers, 3u);
+  EXPECT_EQ(b.consumers, 2u);
+  EXPECT_EQ(b.capacity, 4096u);
+  EXPECT_TRUE(b.pin);
+  EXPECT_EQ(b.placement, Placement::same_core);
+  EXPECT_EQ(b.item_bytes, 256u);
+  EXPECT_EQ(b.duration, std::chrono::milliseconds(300));
+  EXPECT_EQ(b.stall_timeout, std::chrono::seconds(7));
+  c.duration = std::chrono::seconds(30);  // as long as the run, within 0.2 to 1 s
+  EXPECT_EQ(cli::bare_config_for(c).duration, std::chrono::seconds(1));
+  c.duration = std::chrono::milliseconds(20);
+  EXPECT_EQ(cli::bare_config_for(c).duration, std::chrono::milliseconds(200));
+  for (const std::size_t bytes : item_sizes) {
+    c.item_bytes = bytes;
+    EXPECT_EQ(cli::bare_config_for(c).item_bytes, bytes);
   }
 }
 
