@@ -154,9 +154,11 @@ int main(int argc, char** argv) {
                          : "p:" + std::to_string(c.producer) + " c:" + std::to_string(c.consumer));
   benchmark::AddCustomContext("queue_capacity", std::to_string(kCapacity));
   register_sizes<qb::RingSpsc, 16>("ring_spsc");
+  register_sizes<qb::RingSpsc, sizeof(qb::Item)>("ring_spsc");
   register_sizes<qb::RingSpsc, 64>("ring_spsc");
   register_sizes<qb::RingSpsc, 256>("ring_spsc");
   register_sizes<qb::BoostSpsc, 16>("boost_spsc");
+  register_sizes<qb::BoostSpsc, sizeof(qb::Item)>("boost_spsc");
   register_sizes<qb::BoostSpsc, 64>("boost_spsc");
   register_sizes<qb::BoostSpsc, 256>("boost_spsc");
   benchmark::RunSpecifiedBenchmarks();
