@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "core/item.hpp"
 #include "core/stats.hpp"
 #include "core/units.hpp"
 #include "results/columns.hpp"
@@ -209,7 +210,9 @@ void ConsoleReporter::report_run(const RunResult& r, std::string_view) {
   }
   current_.reps.push_back(rep);
 
-  const std::string config = run_name(c) + " capacity " + std::to_string(c.capacity);
+  // The harness-cost and fidelity lines compare like with like: one line per item size too.
+  std::string config = run_name(c) + " capacity " + std::to_string(c.capacity);
+  if (c.item_bytes != sizeof(Item)) config += " item-bytes " + std::to_string(c.item_bytes);
   if (c.workload == WorkloadKind::flood || c.workload == WorkloadKind::tree) {
     if (r.ok()) cost_samples_.push_back(CostSample{config, c.record_latency, r.throughput()});
   }

@@ -119,6 +119,30 @@ TEST(Console, FidelityLinesCarryTheRegimeOfTheRunsAndOfTheirReferences) {
   EXPECT_EQ(p[0].find("depth"), std::string::npos) << p[0];
 }
 
+// Floods of other item sizes (--item-bytes) get fidelity lines of their own, never merged with
+// the 24-byte runs of the same queue.
+TEST(Console, FidelityLinesAreKeptApartPerItemSize) {
+  std::vector<RunResult> runs;
+  for (const std::size_t bytes : {sizeof(qb::Item), std::size_t{256}}) {
+    for (int rep = 0; rep < 3; ++rep) {
+      RunResult r = flood("fast_q", 200'000, rep);
+      r.config.capacity = 1000;
+      r.config.item_bytes = bytes;
+      r.bare_items_per_s = bytes == 256 ? 400'000 : 100'000;  // fidelity 0.5, and 2
+      runs.push_back(r);
+    }
+  }
+  const std::string out = report(
+      runs, {{"item-bytes", [](const qb::RunConfig& c) { return std::to_string(c.item_bytes); }}});
+  const auto f24 = starting_with(out, "  fast_q flood 1x1 capacity 1000, latency on: ");
+  ASSERT_EQ(f24.size(), 1u) << out;
+  EXPECT_NE(f24[0].find("2.00 (2.00 .. 2.00, 3 runs)"), std::string::npos) << f24[0];
+  const auto f256 =
+      starting_with(out, "  fast_q flood 1x1 capacity 1000 item-bytes 256, latency on: ");
+  ASSERT_EQ(f256.size(), 1u) << out;
+  EXPECT_NE(f256[0].find("0.50 (0.50 .. 0.50, 3 runs)"), std::string::npos) << f256[0];
+}
+
 TEST(Console, OverlappingRepetitionsAreNotToldApart) {
   std::vector<RunResult> runs;
   for (int rep = 0; rep < 5; ++rep)
