@@ -80,10 +80,10 @@ constexpr std::uint64_t shard_key(const Item& item) noexcept {
 // times, in whole 16-byte lanes (one store each), so that each of the copy's loads finds one store
 // that holds all of it, and the bytes past them, written once, are plain cached loads. Measured on
 // the 2-core VM: written field by field (8-byte id, 16-byte times at offset 8), each of the copy's
-// loads spanned two stores, a failed store forward each, and ring_spsc's 64-byte flood ran at
-// about 0.3 of its bare figure; rebuilt whole per item (every lane stored, then copied), the
-// stores per item doubled, the store buffer filled behind the ring's cache misses, and
-// boost_spsc's 256-byte flood ran at 0.24.
+// loads spanned two stores, a failed store forward each (ring_spsc's 64-byte flood rose 5.8x when
+// they were written in lanes); rebuilt whole per item (every lane stored, then copied), an item
+// took 2-3x a stamp's time on ring_spsc at 64 bytes and 3-10x on boost_spsc (qb_item_bench,
+// which also times assigning the id alone, what the bare reference did: worse still).
 namespace detail {
 using Lane = std::uint64_t __attribute__((vector_size(16)));  // one 16-byte store (GCC, Clang)
 inline void store_lane(unsigned char* at, std::uint64_t low, std::uint64_t high) noexcept {
