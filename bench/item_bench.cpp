@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "core/item.hpp"
 #include "queues/boost_spsc.hpp"
@@ -132,7 +133,7 @@ void bm_flood_item(benchmark::State& state) {
 }
 
 template <template <class> class Ring, std::size_t N>
-void register_sizes(const char* queue) {
+void register_size(const char* queue) {
   const std::string base = std::string("flood_item/") + queue + "/" + std::to_string(N) + "/";
   benchmark::RegisterBenchmark((base + "whole").c_str(), bm_flood_item<Ring, N, How::whole>)
       ->UseRealTime();
@@ -140,6 +141,11 @@ void register_sizes(const char* queue) {
       ->UseRealTime();
   benchmark::RegisterBenchmark((base + "field").c_str(), bm_flood_item<Ring, N, How::field>)
       ->UseRealTime();
+}
+// Every size a queue is built for (core/item.hpp: item_sizes).
+template <template <class> class Ring, std::size_t... N>
+void register_sizes(const char* queue, std::index_sequence<N...>) {
+  (register_size<Ring, N>(queue), ...);
 }
 
 }  // namespace
@@ -153,14 +159,8 @@ int main(int argc, char** argv) {
                          ? std::string("none (fewer than two CPUs)")
                          : "p:" + std::to_string(c.producer) + " c:" + std::to_string(c.consumer));
   benchmark::AddCustomContext("queue_capacity", std::to_string(kCapacity));
-  register_sizes<qb::RingSpsc, 16>("ring_spsc");
-  register_sizes<qb::RingSpsc, sizeof(qb::Item)>("ring_spsc");
-  register_sizes<qb::RingSpsc, 64>("ring_spsc");
-  register_sizes<qb::RingSpsc, 256>("ring_spsc");
-  register_sizes<qb::BoostSpsc, 16>("boost_spsc");
-  register_sizes<qb::BoostSpsc, sizeof(qb::Item)>("boost_spsc");
-  register_sizes<qb::BoostSpsc, 64>("boost_spsc");
-  register_sizes<qb::BoostSpsc, 256>("boost_spsc");
+  register_sizes<qb::RingSpsc>("ring_spsc", qb::ItemSizes{});
+  register_sizes<qb::BoostSpsc>("boost_spsc", qb::ItemSizes{});
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   if (const int n = g_failures.load()) {

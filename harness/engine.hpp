@@ -485,8 +485,10 @@ class OrderCheck {
       if (!to.known) return;
       expect_ = to.expect;
     }
-    // A branch, not an add: short of registers, GCC kept the count on the stack, and the add
-    // was a read-modify-write of memory per item (a store per item, in the flood consumer's loop).
+    // Written as a branch: written as an add, GCC kept the count on the stack, a read-modify-write
+    // of memory per item in the flood consumer's loop. This form it still compiles to an `adc`, but
+    // on a register (consumer_loop<Waiting<AtomicQueueSpsc<Item>, Spin>> at 3c720b6): it rests on
+    // GCC's register allocation, checked in the disassembly, not guaranteed by the source.
     if (item_seq(id) < item_seq(expect_)) [[unlikely]]
       ++out_of_order;
     expect_ = (id & ~key_bits) + 1;
