@@ -3,7 +3,10 @@
 #include "harness/engine.hpp"
 
 #include <algorithm>
+#include <numeric>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace qb::engine_detail {
 
@@ -188,6 +191,23 @@ void merge(RunResult& r, RunState& s, const ControlOutcome& o, std::int64_t t0,
     }
   }
   r.samples = std::move(samples);
+}
+
+std::uint64_t sum_in_parallel(
+    std::uint64_t n, const std::function<std::uint64_t(std::uint64_t, std::uint64_t)>& part) {
+  // A few milliseconds of work at least per thread: below that, starting one costs more.
+  constexpr std::uint64_t min_chunk = std::uint64_t{1} << 22;
+  const std::uint64_t chunks = std::clamp<std::uint64_t>(n / min_chunk, 1, online_cores());
+  if (chunks == 1) return part(0, n);
+  std::vector<std::uint64_t> sums(chunks);
+  const auto bound = [n, chunks](std::uint64_t i) { return i == chunks ? n : n / chunks * i; };
+  {
+    std::vector<std::jthread> threads;
+    for (std::uint64_t i = 1; i < chunks; ++i)
+      threads.emplace_back([&, i] { sums[i] = part(bound(i), bound(i + 1)); });
+    sums[0] = part(0, bound(1));
+  }  // joined
+  return std::accumulate(sums.begin(), sums.end(), std::uint64_t{0});
 }
 
 void verify(RunResult& r, RunState& s, Order order, bool tree, std::uint64_t produced_sum,

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -106,11 +107,10 @@ struct alignas(detail::cache_line) ProducerSlot {
   std::atomic<bool> done{false};
   alignas(detail::cache_line) std::uint64_t rejected = 0;  // owner-only from here on
   std::uint64_t dropped = 0;
-  std::uint64_t checksum = 0;
   std::int64_t exit_ns = 0;
-  std::int64_t last_intended_ns = 0;        // paced: the last offered item's intended time
-  std::int64_t pacing_cpu_ns = 0;           // CPU spent waiting for intended send times
-  std::uint64_t refused_tree_checksum = 0;  // tree: the nodes of refused roots
+  std::int64_t last_intended_ns = 0;   // paced: the last offered item's intended time
+  std::int64_t pacing_cpu_ns = 0;      // CPU spent waiting for intended send times
+  std::uint64_t refused_checksum = 0;  // what the refused items would have added
   Histogram lag;
   CpuUsage cpu;
 };
@@ -162,8 +162,11 @@ struct Shared : RunState {
   alignas(detail::false_sharing_block) Q queue;  // blocks of its own (spin.hpp)
 };
 
-// What producers push, as a policy of the producer loop (chosen at compile time).
-// Plain items: producer, key and sequence number; summed into the checksum as accepted.
+// What producers push, as a policy of the producer loop (chosen at compile time): each item's id,
+// and what it adds to the checksum (`checksum`). A producer's loop adds nothing to the checksum per
+// item: what the producers offered is summed after the run (produced_checksum), and only refused
+// items are summed as they happen, to be taken off.
+// Plain items: producer, key and sequence number.
 struct PlainIds {
   static constexpr std::uint64_t seq_limit = item_seq_mask;
   PlainIds(const RunConfig& cfg, std::size_t index)
@@ -174,25 +177,25 @@ struct PlainIds {
     const std::uint64_t key = keys ? rng.next() % keys : 0;
     return make_item_id(index, key, seq);
   }
-  static void accepted(std::uint64_t& checksum, std::uint64_t id) noexcept {
-    checksum += mix_id(id);
-  }
-  static void refused(ProducerSlot&, std::uint64_t) noexcept {}
+  static std::uint64_t checksum(std::uint64_t id) noexcept { return mix_id(id); }
+  // Whether id() may be drawn for any sequence number in any order: without keys; a keyed id's
+  // key is the producer's next random draw, so keyed ids are drawn again in order.
+  [[nodiscard]] bool any_order() const noexcept { return keys == 0; }
   std::uint64_t keys;
   Rng rng;
 };
-// Tree roots (roots per producer fit the id's 32 root bits). The checksum of every node of every
-// offered root is computed after the run; a refused root's nodes are subtracted here.
+// Tree roots (roots per producer fit the id's 32 root bits): a root stands for every node of its
+// tree in the checksum.
 struct TreeRoots {
   static constexpr std::uint64_t seq_limit = std::uint64_t{1} << 32;
   TreeRoots(const RunConfig& cfg, std::size_t) : nodes(cfg.nodes_per_root()) {}
   static std::uint64_t id(std::size_t index, std::uint64_t seq) noexcept {
     return make_tree_id(index, seq, 0);
   }
-  static void accepted(std::uint64_t&, std::uint64_t) noexcept {}
-  void refused(ProducerSlot& slot, std::uint64_t id) const noexcept {
-    slot.refused_tree_checksum += tree_checksum(id, nodes);
+  [[nodiscard]] std::uint64_t checksum(std::uint64_t id) const noexcept {
+    return tree_checksum(id, nodes);
   }
+  static constexpr bool any_order() noexcept { return true; }
   std::uint64_t nodes;
 };
 
@@ -283,8 +286,8 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   const std::int64_t end = cfg.items ? INT64_MAX : t0 + cfg.duration.count();
   const CpuUsage cpu0 = thread_cpu();
 
-  // Counters and the checksum are locals, written to the slot in batches and at the end.
-  std::uint64_t seq = 0, accepted = 0, refused = 0, checksum = 0;
+  // The counters are locals, written to the slot in batches and at the end.
+  std::uint64_t seq = 0, accepted = 0, refused = 0;
   std::int64_t last_intended = 0;  // paced: the schedule's time of the last item offered
   V item{0, 0, 0};                 // each item is stamped into it (core/item.hpp)
   while (seq < limit) {
@@ -336,12 +339,11 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
       st = handle.push(copy, wait_for);
     }
     if (st == QueueStatus::ok) {
-      ids.accepted(checksum, item.id);
       if constexpr (Schedule::paced) slot.lag.record(call - intended);
       ++accepted;
     } else if (st == QueueStatus::timeout) {
       ++(policy == Backpressure::drop ? slot.dropped : slot.rejected);
-      ids.refused(slot, item.id);
+      slot.refused_checksum += ids.checksum(item.id);
       ++refused;
     } else {
       break;  // closed: the controller ended the run; this item was offered, not accepted
@@ -351,7 +353,6 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
     ++seq;
   }
   // The exact counts, before `done` (release) below.
-  slot.checksum = checksum;
   slot.last_intended_ns = last_intended;
   publish(seq, accepted, refused);
   slot.cpu = thread_cpu() - cpu0;
@@ -646,6 +647,10 @@ class EngineDriver final : public EngineDriverBase {
   Q& q_;
 };
 
+// The sum over [0, n) of what part(from, to) sums over [from, to), split over the machine's cores
+// when n is large (part is then called from several threads at once).
+std::uint64_t sum_in_parallel(
+    std::uint64_t n, const std::function<std::uint64_t(std::uint64_t, std::uint64_t)>& part);
 // Before the threads start: the pin plan, the consumers' order table and time series.
 void prepare(RunResult& r, RunState& s);
 // Merges the per-thread slots into the result, with the time series' latency per interval.
@@ -655,6 +660,29 @@ void merge(RunResult& r, RunState& s, const ControlOutcome& o, std::int64_t t0,
 // queue promises (`order`), with the checksum of the ids that went in.
 void verify(RunResult& r, RunState& s, Order order, bool tree, std::uint64_t produced_sum,
             std::uint64_t units);
+
+// The checksum the consumers' sums must match: every item the producers offered, each producer's
+// ids drawn again as its loop drew them, less what the queue refused. Summed here, after the run,
+// so that a producer's loop does nothing per item for it. It costs about 1 ns of CPU per item (a
+// tree root: its nodes'), outside the measured time, split over the cores where the ids allow it.
+template <class Ids>
+std::uint64_t produced_checksum(const RunState& s) {
+  std::uint64_t sum = 0;
+  for (std::size_t p = 0; p < s.producers.size(); ++p) {
+    const auto offered_part = [&s, p](std::uint64_t from, std::uint64_t to) {
+      Ids ids(s.cfg, p);
+      std::uint64_t part = 0;
+      for (std::uint64_t seq = from; seq < to; ++seq)
+        part += ids.checksum(ids.id(p, seq));
+      return part;
+    };
+    const std::uint64_t offered = s.producers[p].offered.load(std::memory_order_relaxed);
+    sum += Ids(s.cfg, p).any_order() ? sum_in_parallel(offered, offered_part)
+                                     : offered_part(0, offered);
+    sum -= s.producers[p].refused_checksum;
+  }
+  return sum;
+}
 
 // Runs one configuration: Work is the item source and consumer loop (plain items, or a tree's
 // roots and its fork/join consumers, harness/tree.hpp). Never hangs: a stall, the memory cap or
@@ -706,7 +734,7 @@ RunResult run_workload(const RunConfig& cfg) {
   memory.close(r);
   if constexpr (HasWaitStats<Q>) r.wait_stats = s.queue.stats();
   if (r.verdict == Verdict::ok) {
-    verify(r, s, Q::traits.order, Work::tree, Work::produced_checksum(s), units);
+    verify(r, s, Q::traits.order, Work::tree, produced_checksum<typename Work::Ids>(s), units);
   } else if (r.verdict == Verdict::stalled && r.consumed < r.accepted * units) {
     r.lost = r.accepted * units - r.consumed;  // stranded in the queue when the run was ended
   }
@@ -727,12 +755,6 @@ struct PlainWork {
     } else {
       consumer_loop<Q, false>(s, index);
     }
-  }
-  static std::uint64_t produced_checksum(const RunState& s) {
-    std::uint64_t sum = 0;
-    for (auto& p : s.producers)
-      sum += p.checksum;
-    return sum;
   }
 };
 

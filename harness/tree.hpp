@@ -98,18 +98,6 @@ struct TreeWork {
   static void consume(Shared<Q>& s, std::size_t index) {
     tree_consumer_loop(s, index);
   }
-  // Every node of every offered root, less the nodes of the roots the queue refused.
-  static std::uint64_t produced_checksum(const RunState& s) {
-    const std::uint64_t nodes = s.cfg.nodes_per_root();
-    std::uint64_t sum = 0;
-    for (std::size_t p = 0; p < s.producers.size(); ++p) {
-      const std::uint64_t offered = s.producers[p].offered.load(std::memory_order_relaxed);
-      for (std::uint64_t root = 0; root < offered; ++root)
-        sum += tree_checksum(make_tree_id(p, root, 0), nodes);
-      sum -= s.producers[p].refused_tree_checksum;
-    }
-    return sum;
-  }
 };
 
 }  // namespace engine_detail

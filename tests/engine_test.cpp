@@ -237,6 +237,30 @@ TEST(EngineVerification, HonestQueuesPass) {
   }
 }
 
+// The producers' checksum is summed after the run, split over the cores when it is long: the
+// split must neither skip nor repeat a number, whatever the remainder.
+TEST(EngineVerification, SumInParallelCoversEveryNumberOnce) {
+  const auto mixed = [](std::uint64_t from, std::uint64_t to) {
+    std::uint64_t sum = 0;
+    for (std::uint64_t i = from; i < to; ++i)
+      sum += mix_id(i);
+    return sum;
+  };
+  for (const std::uint64_t n : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1} << 22,
+                                (std::uint64_t{3} << 22) + 7, (std::uint64_t{5} << 22) - 1}) {
+    std::atomic<int> calls{0};
+    const std::uint64_t split =
+        engine_detail::sum_in_parallel(n, [&](std::uint64_t f, std::uint64_t t) {
+          ++calls;
+          return mixed(f, t);
+        });
+    EXPECT_EQ(split, mixed(0, n)) << n;
+    if (n >= (std::uint64_t{2} << 22) && online_cores() > 1) {
+      EXPECT_GT(calls.load(), 1) << n;
+    }
+  }
+}
+
 TEST(EngineVerification, CatchesLostItems) {
   LossyQueue<Item>::dropped = 0;
   const RunResult r = run_engine<LossyQueue<Item>, FloodSchedule>(flood("test_lossy", 2, 1));
@@ -292,6 +316,7 @@ TEST(EngineVerification, DropAndTimeoutPoliciesCountRefusals) {
     EXPECT_GT(r.rejected + r.dropped, r.accepted) << "most offers must be refused";
     EXPECT_EQ(b == Backpressure::drop ? r.rejected : r.dropped, 0u);
     EXPECT_EQ(r.offered, r.accepted + r.rejected + r.dropped);
+    EXPECT_TRUE(r.checksum_ok) << "the refused items are taken off what the producers offered";
     EXPECT_EQ(r.accepted, r.consumed);
   }
 }
@@ -935,7 +960,9 @@ void check_stamp() {
   constexpr std::size_t zeroed = N >= 64 ? N - 1 : N;  // up to the marked byte
   for (std::size_t at = kept; at < zeroed; ++at)
     ASSERT_EQ(bytes()[at], 0) << "byte " << at << " of a stamped item";
-  if constexpr (N >= 64) EXPECT_EQ(*last, 0xab);
+  if constexpr (N >= 64) {
+    EXPECT_EQ(*last, 0xab);
+  }
 }
 template <std::size_t... N>
 void check_stamps(std::index_sequence<N...>) {
