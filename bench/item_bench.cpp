@@ -12,8 +12,8 @@
 //                                      forward per push)
 //
 // Compare the three within one invocation, interleaved, on a quiet machine:
-//   qb_item_bench --benchmark_repetitions=10 --benchmark_enable_random_interleaving=true \
-//                 --benchmark_report_aggregates_only=true
+//   qb_item_bench --benchmark_repetitions=10 --benchmark_enable_random_interleaving=true
+//                 --benchmark_report_aggregates_only=true   (one command line)
 // Smoke run (CTest): `qb_item_bench --benchmark_min_time=0.001`; fails on a wrong sum only (a
 // consumer that finds nothing for 10 s after the producer finished gives up: nothing hangs).
 #include <benchmark/benchmark.h>

@@ -187,6 +187,14 @@ constexpr std::uint64_t mix_id(std::uint64_t x) noexcept {
   return x;
 }
 
+// The sum of mix_id over the ids [begin, end).
+constexpr std::uint64_t mix_ids(std::uint64_t begin, std::uint64_t end) noexcept {
+  std::uint64_t sum = 0;
+  for (std::uint64_t x = begin; x != end; ++x)
+    sum += mix_id(x);
+  return sum;
+}
+
 // The checksum of every node of the tree whose root has id `root_id` (nodes 0 .. nodes-1).
 inline std::uint64_t tree_checksum(std::uint64_t root_id, std::uint64_t nodes) noexcept {
   std::uint64_t sum = 0;

@@ -214,8 +214,14 @@ void verify(RunResult& r, RunState& s, Order order, bool tree, std::uint64_t pro
             std::uint64_t units) {
   const RunConfig& cfg = s.cfg;
   std::uint64_t consumed_sum = 0;
-  for (auto& c : s.consumers)
+  for (auto& c : s.consumers) {
     consumed_sum += c.checksum;
+    for (const IdRange& run : c.kept)  // runs of ids the consumer kept unmixed (TakenIds)
+      consumed_sum +=
+          sum_in_parallel(run.end - run.begin, [&run](std::uint64_t f, std::uint64_t t) {
+            return mix_ids(run.begin + f, run.begin + t);
+          });
+  }
   Verifier v;
   v.counts(r.accepted * units, r.consumed, tree ? "nodes" : "items", r.lost, r.duplicated);
   v.checksum(produced_sum == consumed_sum, r.checksum_ok);

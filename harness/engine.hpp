@@ -115,10 +115,19 @@ struct alignas(detail::cache_line) ProducerSlot {
   CpuUsage cpu;
 };
 
+// A run of consecutive ids a consumer took, [begin, end), kept to be mixed into the checksum after
+// the run (TakenIds).
+struct IdRange {
+  std::uint64_t begin;
+  std::uint64_t end;
+};
+
 struct alignas(detail::cache_line) ConsumerSlot {
   std::atomic<std::uint64_t> consumed{0};
   std::atomic<bool> done{false};
-  alignas(detail::cache_line) std::uint64_t checksum = 0;  // owner-only from here on
+  // Owner-only from here on. The checksum of what the consumer took: this, plus mix_id over kept.
+  alignas(detail::cache_line) std::uint64_t checksum = 0;
+  std::vector<IdRange> kept;
   std::uint64_t out_of_order = 0;
   std::uint64_t inline_nodes = 0;
   std::uint64_t key_reorders = 0;
@@ -473,43 +482,88 @@ inline ServiceTime consumer_service(const RunConfig& cfg, std::size_t index) {
                      cfg.seed * 7919 + 1000 + index);
 }
 
-// Per-producer order, as a consumer checks it: the producer seen last and the sequence expected of
-// it next share one register (`expect`, an item id without key bits); the table (the consumer
-// slot's next_seq) is written only when items switch producers.
-class OrderCheck {
+// What a consumer checks of each id it takes: per-producer order (CheckOrder: where the queue
+// promises it) and the checksum, the sum of mix_id over every id taken. The common case is one
+// compare: an id that follows the one taken before (`expect_`, that id + 1: the same producer and
+// key, the next sequence) is in order, and it extends the current run of consecutive ids, which is
+// not mixed per item. A run is mixed when it ends if it is short, and else kept as a range
+// (the slot's `kept`) and mixed after the run (verify); the sum is the same. Mixing each id had
+// been the largest cost of the flood consumer of a fast queue (ring_spsc: 181, 166 and 180 M
+// items/s with it, 253, 259 and 291 without, in rounds interleaved with a build that summed the
+// ids unmixed). The run and the sum are members of a local object that nothing takes the address
+// of, so they live in registers; what runs out of line takes values. The table of each producer's
+// next sequence (the slot's next_seq) is written only when items switch producers.
+template <bool CheckOrder>
+class TakenIds {
  public:
-  explicit OrderCheck(std::vector<std::uint64_t>& next_seq) : next_seq_(next_seq) {}
+  // Runs shorter than this are mixed when they end; longer ones are kept.
+  static constexpr std::uint64_t keep_from = 16;
+  // At most this many ranges kept per consumer (16 bytes each): past it, they are mixed then.
+  static constexpr std::size_t max_kept = std::size_t{1} << 16;
+
+  explicit TakenIds(ConsumerSlot& slot) : slot_(slot) {}
   // Adds 1 to `out_of_order` when `id` comes before what its producer already delivered.
-  QB_ALWAYS_INLINE void check(std::uint64_t id, std::uint64_t& out_of_order) {
-    if (item_producer(id) != item_producer(expect_)) {
-      const Switched to = switch_to(next_seq_, expect_, item_producer(id));
-      if (!to.known) return;
-      expect_ = to.expect;
+  QB_ALWAYS_INLINE void take(std::uint64_t id, std::uint64_t& out_of_order) {
+    if (id != expect_) [[unlikely]] {
+      end_run();
+      // Written as a branch: written as an add, GCC kept the count on the stack, a
+      // read-modify-write of memory per item. This form it still compiles to an `adc`, but on a
+      // register (checked in the disassembly at 3c720b6): it rests on GCC's register allocation.
+      if constexpr (CheckOrder)
+        if (out_of_order_from(id)) ++out_of_order;
+      run_ = id;
+      expect_ = id;
     }
-    // Written as a branch: written as an add, GCC kept the count on the stack, a read-modify-write
-    // of memory per item in the flood consumer's loop. This form it still compiles to an `adc`, but
-    // on a register (consumer_loop<Waiting<AtomicQueueSpsc<Item>, Spin>> at 3c720b6): it rests on
-    // GCC's register allocation, checked in the disassembly, not guaranteed by the source.
-    if (item_seq(id) < item_seq(expect_)) [[unlikely]]
-      ++out_of_order;
-    expect_ = (id & ~key_bits) + 1;
+    ++expect_;
+  }
+  // After the last item: ends the run and adds the sum to the slot's checksum.
+  void finish() {
+    end_run();
+    slot_.checksum += sum_;
   }
 
  private:
-  static constexpr std::uint64_t key_bits = (max_keys - 1) << item_seq_bits;
+  QB_ALWAYS_INLINE void end_run() {
+    if (expect_ - run_ >= keep_from) [[unlikely]] {
+      keep(slot_, run_, expect_);
+    } else {
+      sum_ += mix_ids(run_, expect_);
+    }
+  }
+  // Whether `id`, which does not follow the id taken before, comes before what its producer
+  // already delivered. The producer seen last and its next sequence are those of expect_. An id
+  // of no producer of this run (a corrupt one; the checksum fails it) is not checked.
+  QB_ALWAYS_INLINE bool out_of_order_from(std::uint64_t id) {
+    if (item_producer(id) == item_producer(expect_))
+      return item_seq(id) < item_seq(expect_) && item_producer(id) < slot_.next_seq.size();
+    const Switched to = switch_to(slot_.next_seq, expect_, item_producer(id));
+    return to.known && item_seq(id) < item_seq(to.next);
+  }
   struct Switched {
-    std::uint64_t expect;
-    bool known;  // false: an id from no producer of this run (not checked)
+    std::uint64_t next;  // the id expected next of the producer switched to
+    bool known;          // false: the producer is none of this run's
   };
-  // Out of line and by value (nothing of the check's state escapes: it stays in registers).
+  // Out of line and by value (nothing of the state escapes: it stays in registers). Remembers
+  // where the producer seen last got to.
   [[gnu::noinline]] static Switched switch_to(std::vector<std::uint64_t>& next_seq,
                                               std::uint64_t expect, std::uint64_t producer) {
-    if (producer >= next_seq.size()) return {expect, false};
-    next_seq[item_producer(expect)] = item_seq(expect);
+    if (item_producer(expect) < next_seq.size()) next_seq[item_producer(expect)] = item_seq(expect);
+    if (producer >= next_seq.size()) return {0, false};
     return {make_item_id(producer, 0, next_seq[producer]), true};
   }
-  std::vector<std::uint64_t>& next_seq_;
+  [[gnu::noinline]] static void keep(ConsumerSlot& slot, std::uint64_t begin, std::uint64_t end) {
+    if (slot.kept.size() == max_kept) {  // bounded memory: mixed now, what each item would cost
+      for (const IdRange& r : slot.kept)
+        slot.checksum += mix_ids(r.begin, r.end);
+      slot.kept.clear();
+    }
+    slot.kept.push_back({begin, end});
+  }
+
+  ConsumerSlot& slot_;
+  std::uint64_t run_ = 0;     // the current run: [run_, expect_)
   std::uint64_t expect_ = 0;  // producer 0, sequence 0
+  std::uint64_t sum_ = 0;     // mix_id over the ended runs that were not kept
 };
 
 // Plain items: checks per-producer order, applies keyed items to their key's state, serves.
@@ -542,13 +596,12 @@ void consumer_loop(Shared<Q>& s, std::size_t index) {
   // No store per item beyond the queue's own: behind a fast queue's store to a contended line,
   // every extra store waits in the store buffer (two plain stores per item halved boost_spsc's
   // bare figure on the 2-core VM). So the sums live in registers until the end, and so does the
-  // order check's state (OrderCheck).
-  OrderCheck order(slot.next_seq);
-  std::uint64_t checksum = 0, out_of_order = 0;
+  // state of the order check and checksum (TakenIds).
+  TakenIds<check_order> taken(slot);
+  std::uint64_t out_of_order = 0;
   while (pop_next(s, handle, item, shutdown, poll, batched, n)) {
     clock.taken(item, n);
-    if constexpr (check_order) order.check(item.id, out_of_order);
-    checksum += mix_id(item.id);
+    taken.take(item.id, out_of_order);
     if (keyed) {
       // Apply the item to its key's state: check per-(producer, key) order, then do the work
       // while holding the key (an actor's handler, or a critical section on a shared queue).
@@ -576,7 +629,7 @@ void consumer_loop(Shared<Q>& s, std::size_t index) {
     if ((++n & publish_mask) == 0) slot.consumed.store(n, std::memory_order_relaxed);
     if (s.stop.load(std::memory_order_relaxed)) break;
   }
-  slot.checksum = checksum;
+  taken.finish();
   slot.out_of_order = out_of_order;
   consumer_exit(slot, n, clock, cpu0);
 }

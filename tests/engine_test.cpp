@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "harness/engine.hpp"
@@ -977,6 +978,107 @@ TEST(EngineItemSizes, OtherSizesRunFloodAndPingpongOnly) {
   cfg.workload = WorkloadKind::steady;
   cfg.item_bytes = 8;
   EXPECT_THROW(default_registry().find("mutex_cv")->run(cfg), std::invalid_argument);
+}
+
+// ---- The consumer's order check and checksum (TakenIds) -----------------------------------------
+
+// A plain model of what a consumer checks: the sum of mix_id over every id, and per producer the
+// next sequence (an id before it is out of order); ids of no producer of the run are not checked.
+struct TakenModel {
+  std::uint64_t sum = 0;
+  std::uint64_t out_of_order = 0;
+};
+TakenModel model_of(const std::vector<std::uint64_t>& ids, std::size_t producers) {
+  TakenModel m;
+  std::vector<std::uint64_t> next(producers, 0);
+  for (const std::uint64_t id : ids) {
+    m.sum += mix_id(id);
+    const std::uint64_t p = item_producer(id);
+    if (p >= producers) continue;
+    if (item_seq(id) < next[p]) ++m.out_of_order;
+    next[p] = item_seq(id) + 1;
+  }
+  return m;
+}
+
+template <bool CheckOrder>
+TakenModel taken_by(const std::vector<std::uint64_t>& ids, std::size_t producers,
+                    std::size_t* kept = nullptr) {
+  engine_detail::ConsumerSlot slot;
+  slot.next_seq.assign(producers, 0);
+  TakenModel m;
+  engine_detail::TakenIds<CheckOrder> taken(slot);
+  for (const std::uint64_t id : ids)
+    taken.take(id, m.out_of_order);
+  taken.finish();
+  m.sum = slot.checksum;
+  for (const engine_detail::IdRange& r : slot.kept)
+    m.sum += mix_ids(r.begin, r.end);
+  if (kept) *kept = slot.kept.size();
+  return m;
+}
+
+// Streams of runs of each producer's items, switches, gaps, repeats of earlier ids, keyed ids and
+// ids of no producer: the check and the sum agree with the model on every one.
+TEST(TakenIds, AgreesWithAPlainModelOfOrderAndChecksum) {
+  std::mt19937_64 rng(20261206);
+  for (int trial = 0; trial < 300; ++trial) {
+    const std::size_t producers = 1 + rng() % 4;
+    std::vector<std::uint64_t> next(producers, 0);
+    std::vector<std::uint64_t> ids;
+    while (ids.size() < 3000) {
+      const std::uint64_t p = rng() % producers;
+      switch (rng() % 8) {
+        case 0:  // a gap: items of p lost
+          next[p] += 1 + rng() % 5;
+          break;
+        case 1:  // a repeat of an earlier id
+          if (!ids.empty()) ids.push_back(ids[rng() % ids.size()]);
+          break;
+        case 2:  // a keyed id
+          ids.push_back(make_item_id(p, 1 + rng() % 7, next[p]++));
+          break;
+        case 3:  // an id of no producer of the run
+          ids.push_back(make_item_id(producers + rng() % 3, 0, rng() % 100));
+          break;
+        default:  // a run of p's items in order, short or long
+          for (std::uint64_t k = 1 + rng() % (rng() % 2 ? 8 : 60); k > 0; --k)
+            ids.push_back(make_item_id(p, 0, next[p]++));
+      }
+    }
+    const TakenModel want = model_of(ids, producers);
+    const TakenModel got = taken_by<true>(ids, producers);
+    EXPECT_EQ(got.sum, want.sum) << "trial " << trial;
+    EXPECT_EQ(got.out_of_order, want.out_of_order) << "trial " << trial;
+    const TakenModel unordered = taken_by<false>(ids, producers);
+    EXPECT_EQ(unordered.sum, want.sum) << "trial " << trial;
+    EXPECT_EQ(unordered.out_of_order, 0u) << "trial " << trial;
+  }
+}
+
+// One producer's items in order are one kept range; more long runs than it keeps are mixed as
+// they come, and the sum stays right.
+TEST(TakenIds, KeepsLongRunsAsRangesWithinItsBound) {
+  using T = engine_detail::TakenIds<true>;
+  std::vector<std::uint64_t> ids;
+  for (std::uint64_t seq = 0; seq < 100'000; ++seq)
+    ids.push_back(make_item_id(0, 0, seq));
+  std::size_t kept = 0;
+  TakenModel got = taken_by<true>(ids, 1, &kept);
+  EXPECT_EQ(kept, 1u);
+  EXPECT_EQ(got.sum, mix_ids(ids.front(), ids.back() + 1));
+  EXPECT_EQ(got.out_of_order, 0u);
+
+  ids.clear();
+  std::uint64_t next[2] = {0, 0};
+  for (std::size_t run = 0; run < T::max_kept + 100; ++run)
+    for (std::uint64_t k = 0; k < T::keep_from; ++k)
+      ids.push_back(make_item_id(run % 2, 0, next[run % 2]++));
+  got = taken_by<true>(ids, 2, &kept);
+  EXPECT_LE(kept, T::max_kept);
+  EXPECT_GE(kept, 100u);
+  EXPECT_EQ(got.sum, model_of(ids, 2).sum);
+  EXPECT_EQ(got.out_of_order, 0u);
 }
 
 }  // namespace
