@@ -251,6 +251,16 @@ inline double stamped_item_cost_ns(bool record) {
   return 2 * clock + (record ? 15 : 0);
 }
 
+// A producer's waiting push (paced, or the queue was full), out of line. Inlined, it is further
+// copies of the queue's push in the producer's loop (a wait strategy tries the queue at several
+// places), and past GCC's budget for the loop the hot try_push was called out of line instead:
+// moodycamel's enqueue, a call per item in the flood, at f93d4f6.
+template <class H, class V>
+[[gnu::noinline]] QueueStatus push_waiting(H& handle, const V& item,
+                                           std::chrono::nanoseconds wait_for) {
+  return handle.push(item, wait_for);
+}
+
 template <class Q, class Schedule, class Ids>
 void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   // 1 ns timer slack: paced producers sleep until the next intended time, precisely.
@@ -337,7 +347,7 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
     // loop, and past the compiler's budget for the loop the queue's push is called out of line.
     QueueStatus st;
     if (Schedule::paced && policy != Backpressure::drop) {
-      st = handle.push(item, wait_for);
+      st = push_waiting(handle, item, wait_for);
     } else if (handle.try_push(item)) {
       st = QueueStatus::ok;
     } else if (policy == Backpressure::drop) {
@@ -345,7 +355,7 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
     } else {
       publish(seq + 1, accepted, refused);
       const V copy = item;  // the waiting push takes its address; the item stays in registers
-      st = handle.push(copy, wait_for);
+      st = push_waiting(handle, copy, wait_for);
     }
     if (st == QueueStatus::ok) {
       if constexpr (Schedule::paced) slot.lag.record(call - intended);

@@ -87,11 +87,18 @@ class Moodycamel {
   // fewer than capacity items, the free blocks sit with other producers (explicit producers
   // never return blocks to the shared pool, so a producer that starts late would otherwise
   // starve for ever); then enqueue allocates a block for this producer. size_approx() walks
-  // every producer, so it is read only on this failure path.
+  // every producer, so it is read only on this failure path, out of line. The rest is inlined
+  // wherever it is called: left to GCC, the harness's flood producer called it once per item
+  // (its bare reference did not).
   template <class... Token>
-  bool enqueue(const T& v, Token&... token) {
+  QB_ALWAYS_INLINE bool enqueue(const T& v, Token&... token) {
     if (capacity_ == unbounded) return q_.enqueue(token..., v);
-    if (q_.try_enqueue(token..., v)) return true;
+    if (q_.try_enqueue(token..., v)) [[likely]]
+      return true;
+    return enqueue_beyond_preallocated(v, token...);
+  }
+  template <class... Token>
+  [[gnu::noinline]] bool enqueue_beyond_preallocated(const T& v, Token&... token) {
     return q_.size_approx() < capacity_ && q_.enqueue(token..., v);
   }
 

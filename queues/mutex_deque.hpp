@@ -39,7 +39,9 @@ class MutexDeque {
   MutexDeque(const MutexDeque&) = delete;
   MutexDeque& operator=(const MutexDeque&) = delete;
 
-  [[nodiscard]] bool try_push(const T& v) {
+  // Inlined wherever they are called, as every queue's try operations are (the harness's loops
+  // and the bare reference's alike; tests/test_scripts.py BareCodegenTest).
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_push(const T& v) {
     std::lock_guard lk(m_);
     if (ring_.full()) return false;
     ring_.push_back(v);
@@ -47,7 +49,7 @@ class MutexDeque {
     return true;
   }
 
-  [[nodiscard]] bool try_pop(T& out) {
+  QB_ALWAYS_INLINE [[nodiscard]] bool try_pop(T& out) {
     std::lock_guard lk(m_);
     if (ring_.empty()) return false;
     out = ring_.pop_front();

@@ -645,6 +645,51 @@ def release_binary():
     return "Release" in p.stdout or "RelWithDebInfo" in p.stdout
 
 
+_DISASSEMBLY = {}
+
+
+def disassembly():
+    """The qbench binary's machine code as (function, lines) pairs, read once per test run."""
+    if QBENCH_BIN not in _DISASSEMBLY:
+        p = subprocess.run(["objdump", "-d", "--no-show-raw-insn", "-C", QBENCH_BIN],
+                           capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            raise AssertionError(f"objdump failed: {p.stderr[:500]}")
+        functions, name, lines = [], None, []
+        head = re.compile(r"^[0-9a-f]+ <(.*)>:$")
+        for line in p.stdout.splitlines():
+            m = head.match(line)
+            if m:
+                if name is not None:
+                    functions.append((name, lines))
+                name, lines = m.group(1), []
+            elif name is not None:
+                lines.append(line)
+        if name is not None:
+            functions.append((name, lines))
+        _DISASSEMBLY[QBENCH_BIN] = functions
+    return _DISASSEMBLY[QBENCH_BIN]
+
+
+def template_args(text):
+    """The top-level template arguments of `text`, which starts right after a '<'."""
+    depth, current, args = 0, "", []
+    for ch in text:
+        if ch == "<":
+            depth += 1
+        elif ch == ">":
+            if depth == 0:
+                args.append(current.strip())
+                return args
+            depth -= 1
+        elif ch == "," and depth == 0:
+            args.append(current.strip())
+            current = ""
+            continue
+        current += ch
+    return args
+
+
 @unittest.skipUnless(release_binary(), "QBENCH_BIN is not set or not an optimised build")
 class BareCodegenTest(unittest.TestCase):
     """The bare references' loops, in the machine code of the qbench binary: a reference is only
@@ -653,23 +698,62 @@ class BareCodegenTest(unittest.TestCase):
     references read 8x and 2-3x under what the queues do."""
 
     def test_no_bare_loop_calls_its_push_or_pop_helper(self):
-        p = subprocess.run(["objdump", "-d", "--no-show-raw-insn", "-C", QBENCH_BIN],
-                           capture_output=True, text=True, timeout=120)
-        self.assertEqual(p.returncode, 0, p.stderr[:500])
-        loops, calls, function = set(), [], ""
-        head = re.compile(r"^[0-9a-f]+ <(.*)>:$")
+        loops, calls = set(), []
         helper = re.compile(r"call\s.*qb::bare_detail::(put|take)<")
-        for line in p.stdout.splitlines():
-            m = head.match(line)
-            if m:
-                function = m.group(1)
-                if "qb::bare_detail::" in function:
-                    loops.add(function)
-            elif "qb::bare_detail::" in function and helper.search(line):
+        for function, lines in disassembly():
+            if "qb::bare_detail::" not in function:
+                continue
+            loops.add(function)
+            if any(helper.search(line) for line in lines):
                 calls.append(function)
         self.assertTrue(any("bare_detail::flood_producer<" in f for f in loops),
                         "no bare flood loop found: has the code moved?")
         self.assertEqual(sorted(set(calls)), [], "bare loops that call put/take out of line")
+
+    def test_harness_flood_loops_inline_what_the_bare_loops_inline(self):
+        """A harness flood loop (producer_loop of FloodSchedule, the lean consumer_loop) of a
+        try-only queue with a wait strategy, Waiting<B, S>, calls no function of B out of line
+        that B's bare loop inlines: where it did, the figure carried a call per item that the
+        reference did not (moodycamel's enqueue in the producer, ring_spsc's make_room at 64
+        and 256 bytes, at f93d4f6)."""
+        kinds = {"void qb::engine_detail::producer_loop<": ("producer", "qb::FloodSchedule"),
+                 "void qb::engine_detail::consumer_loop<": ("consumer", "true"),
+                 "void qb::bare_detail::flood_producer<": ("bare producer", "true"),
+                 "void qb::bare_detail::flood_consumer<": ("bare consumer", "true")}
+        calls = {}
+        for function, lines in disassembly():
+            for prefix, (kind, second) in kinds.items():
+                if not function.startswith(prefix):
+                    continue
+                args = template_args(function[len(prefix):])
+                if len(args) < 2 or args[1] != second:
+                    break
+                queue = args[0]
+                if not kind.startswith("bare"):
+                    if not queue.startswith("qb::Waiting<"):
+                        break
+                    queue = template_args(queue[len("qb::Waiting<"):])[0]
+                members = set()
+                for line in lines:
+                    m = re.search(r"call\s+\S+\s+<(.*)>$", line)
+                    # A member of the queue's class or its handles, not of the harness's code.
+                    if m and queue + "::" in m.group(1) and "_detail::" not in \
+                            m.group(1).split(queue)[0]:
+                        members.add(re.sub(r"\(.*", "", m.group(1)))
+                calls[(kind, queue)] = members
+                break
+        harness = [(kind, queue) for kind, queue in calls if not kind.startswith("bare")]
+        self.assertTrue(any(q.startswith("qb::RingSpsc<") for _, q in harness),
+                        "no harness flood loop of ring_spsc found: has the code moved?")
+        extra = {}
+        for kind, queue in harness:
+            bare = calls.get(("bare " + kind, queue))
+            if bare is None:
+                continue  # a queue without a bare try-loop (driven through its own blocking calls)
+            if calls[(kind, queue)] - bare:
+                extra[f"{kind} of {queue}"] = sorted(calls[(kind, queue)] - bare)
+        self.maxDiff = None
+        self.assertEqual(extra, {}, "harness loops that call out of line what the bare loop inlines")
 
 
 @unittest.skipUnless(QBENCH_BIN, "QBENCH_BIN is not set: set it to a qbench binary "
