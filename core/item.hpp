@@ -195,12 +195,10 @@ constexpr std::uint64_t mix_ids(std::uint64_t begin, std::uint64_t end) noexcept
   return sum;
 }
 
-// The checksum of every node of the tree whose root has id `root_id` (nodes 0 .. nodes-1).
+// The checksum of every node of the tree whose root has id `root_id` (nodes 0 .. nodes-1): a
+// root's node bits are 0, so its nodes' ids are root_id .. root_id + nodes - 1.
 inline std::uint64_t tree_checksum(std::uint64_t root_id, std::uint64_t nodes) noexcept {
-  std::uint64_t sum = 0;
-  for (std::uint64_t n = 0; n < nodes; ++n)
-    sum += mix_id(root_id | n);
-  return sum;
+  return mix_ids(root_id, root_id + nodes);
 }
 
 }  // namespace qb
