@@ -115,19 +115,26 @@ struct alignas(detail::cache_line) ProducerSlot {
   CpuUsage cpu;
 };
 
-// A run of consecutive ids a consumer took, [begin, end), kept to be mixed into the checksum after
-// the run (TakenIds).
+// A run of consecutive ids, [begin, end): a producer's offered ids, or a run a consumer took
+// (TakenIds), kept to be mixed into the checksum after the run.
 struct IdRange {
   std::uint64_t begin;
   std::uint64_t end;
 };
 
+// A checksum, the sum of mix_id over ids: `mixed`, the part summed already, plus mix_ids over each
+// of `ranges`, left for after the run. What the producers offered and what the consumers took are
+// compared without mixing the ids that ranges of both sides cover (same_checksum).
+struct IdSum {
+  std::uint64_t mixed = 0;
+  std::vector<IdRange> ranges;
+};
+
 struct alignas(detail::cache_line) ConsumerSlot {
   std::atomic<std::uint64_t> consumed{0};
   std::atomic<bool> done{false};
-  // Owner-only from here on. The checksum of what the consumer took: this, plus mix_id over kept.
-  alignas(detail::cache_line) std::uint64_t checksum = 0;
-  std::vector<IdRange> kept;
+  // Owner-only from here on. The checksum of what the consumer took.
+  alignas(detail::cache_line) IdSum checksum;
   std::uint64_t out_of_order = 0;
   std::uint64_t inline_nodes = 0;
   std::uint64_t key_reorders = 0;
@@ -190,6 +197,12 @@ struct PlainIds {
   // Whether id() may be drawn for any sequence number in any order: without keys; a keyed id's
   // key is the producer's next random draw, so keyed ids are drawn again in order.
   [[nodiscard]] bool any_order() const noexcept { return keys == 0; }
+  // The ids of sequence numbers 0 .. n-1 as one range, when they are consecutive (no keys).
+  [[nodiscard]] std::optional<IdRange> offered_range(std::size_t index,
+                                                     std::uint64_t n) const noexcept {
+    if (keys) return std::nullopt;
+    return IdRange{make_item_id(index, 0, 0), make_item_id(index, 0, n)};
+  }
   std::uint64_t keys;
   Rng rng;
 };
@@ -205,6 +218,9 @@ struct TreeRoots {
     return tree_checksum(id, nodes);
   }
   static constexpr bool any_order() noexcept { return true; }
+  static std::optional<IdRange> offered_range(std::size_t, std::uint64_t) noexcept {
+    return std::nullopt;  // a root stands for its nodes: not one range
+  }
   std::uint64_t nodes;
 };
 
@@ -497,7 +513,7 @@ inline ServiceTime consumer_service(const RunConfig& cfg, std::size_t index) {
 // compare: an id that follows the one taken before (`expect_`, that id + 1: the same producer and
 // key, the next sequence) is in order, and it extends the current run of consecutive ids, which is
 // not mixed per item. A run is mixed when it ends if it is short, and else kept as a range
-// (the slot's `kept`) and mixed after the run (verify); the sum is the same. Mixing each id had
+// (in the slot's checksum) for after the run (verify); the sum is the same. Mixing each id had
 // been the largest cost of the flood consumer of a fast queue (ring_spsc: 181, 166 and 180 M
 // items/s with it, 253, 259 and 291 without, in rounds interleaved with a build that summed the
 // ids unmixed). The run and the sum are members of a local object that nothing takes the address
@@ -529,7 +545,7 @@ class TakenIds {
   // After the last item: ends the run and adds the sum to the slot's checksum.
   void finish() {
     end_run();
-    slot_.checksum += sum_;
+    slot_.checksum.mixed += sum_;
   }
 
  private:
@@ -562,12 +578,13 @@ class TakenIds {
     return {make_item_id(producer, 0, next_seq[producer]), true};
   }
   [[gnu::noinline]] static void keep(ConsumerSlot& slot, std::uint64_t begin, std::uint64_t end) {
-    if (slot.kept.size() == max_kept) {  // bounded memory: mixed now, what each item would cost
-      for (const IdRange& r : slot.kept)
-        slot.checksum += mix_ids(r.begin, r.end);
-      slot.kept.clear();
+    IdSum& sum = slot.checksum;
+    if (sum.ranges.size() == max_kept) {  // bounded memory: mixed now, what each item would cost
+      for (const IdRange& r : sum.ranges)
+        sum.mixed += mix_ids(r.begin, r.end);
+      sum.ranges.clear();
     }
-    slot.kept.push_back({begin, end});
+    sum.ranges.push_back({begin, end});
   }
 
   ConsumerSlot& slot_;
@@ -719,18 +736,28 @@ void prepare(RunResult& r, RunState& s);
 // Merges the per-thread slots into the result, with the time series' latency per interval.
 void merge(RunResult& r, RunState& s, const ControlOutcome& o, std::int64_t t0,
            std::vector<Sample>& samples);
+// (sum of mix_ids over `plus`) - (sum of mix_ids over `minus`), modulo 2^64, mixing only the ids
+// that are not in as many ranges of one side as of the other: a sweep over the ranges' ends
+// weighs each stretch between two ends by how many more ranges of `plus` than of `minus` cover it.
+// When the two sides cover the same ids (a consumer took each producer's items in long runs), it
+// mixes nothing; what it mixes is split over the cores.
+std::uint64_t mixed_difference(const std::vector<IdRange>& plus, const std::vector<IdRange>& minus);
+// Whether the two checksums are equal (a.mixed + a's ranges == b.mixed + b's ranges).
+bool same_checksum(const IdSum& a, const IdSum& b);
 // Every accepted item (tree: every node of every accepted root) consumed once, in the order the
 // queue promises (`order`), with the checksum of the ids that went in.
-void verify(RunResult& r, RunState& s, Order order, bool tree, std::uint64_t produced_sum,
+void verify(RunResult& r, RunState& s, Order order, bool tree, const IdSum& produced,
             std::uint64_t units);
 
 // The checksum the consumers' sums must match: every item the producers offered, each producer's
-// ids drawn again as its loop drew them, less what the queue refused. Summed here, after the run,
-// so that a producer's loop does nothing per item for it. It costs about 1 ns of CPU per item (a
-// tree root: its nodes'), outside the measured time, split over the cores where the ids allow it.
+// ids drawn again as its loop drew them, less what the queue refused. Made after the run, so that a
+// producer's loop does nothing per item for it. Consecutive ids (no keys) are one range per
+// producer, which verify weighs against the consumers' ranges without mixing what both cover;
+// other ids are mixed here, about 1 ns of CPU per item (a tree root: its nodes'), outside the
+// measured time, split over the cores where the ids allow it.
 template <class Ids>
-std::uint64_t produced_checksum(const RunState& s) {
-  std::uint64_t sum = 0;
+IdSum produced_checksum(const RunState& s) {
+  IdSum sum;
   for (std::size_t p = 0; p < s.producers.size(); ++p) {
     const auto offered_part = [&s, p](std::uint64_t from, std::uint64_t to) {
       Ids ids(s.cfg, p);
@@ -739,10 +766,15 @@ std::uint64_t produced_checksum(const RunState& s) {
         part += ids.checksum(ids.id(p, seq));
       return part;
     };
+    const Ids ids(s.cfg, p);
     const std::uint64_t offered = s.producers[p].offered.load(std::memory_order_relaxed);
-    sum += Ids(s.cfg, p).any_order() ? sum_in_parallel(offered, offered_part)
-                                     : offered_part(0, offered);
-    sum -= s.producers[p].refused_checksum;
+    if (const std::optional<IdRange> range = ids.offered_range(p, offered)) {
+      sum.ranges.push_back(*range);
+    } else {
+      sum.mixed +=
+          ids.any_order() ? sum_in_parallel(offered, offered_part) : offered_part(0, offered);
+    }
+    sum.mixed -= s.producers[p].refused_checksum;
   }
   return sum;
 }

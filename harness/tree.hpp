@@ -80,7 +80,7 @@ void tree_consumer_loop(Shared<Q>& s, std::size_t index) {
         }
       }
     }
-    slot.checksum += mix_id(item.id);
+    slot.checksum.mixed += mix_id(item.id);
     if (serve) service.serve();
     slot.consumed.store(++n, std::memory_order_relaxed);
     if (s.stop.load(std::memory_order_relaxed)) break;
