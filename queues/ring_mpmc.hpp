@@ -8,8 +8,9 @@
 //   pos + size, the position of the next lap. Producers claim positions by a CAS on enqueue_pos,
 //   consumers on dequeue_pos; the two counters live on separate cache lines.
 // Size: the buffer holds exactly capacity() cells (any size >= 1: a power of two takes a mask,
-//   other sizes a division, chosen once). Cells are not padded (two 24-byte items share a cache
-//   line), as in the original.
+//   other sizes a division, chosen once). Cells are not padded to a line (two 24-byte items
+//   share a cache line), as in the original, but none straddles two (detail/cells.hpp): each is
+//   aligned to the next power of two of its size, from a line-aligned start.
 // Progress: no locks, but not lock-free in the strict sense (Vyukov says so): a producer
 //   preempted between its claim and its publish holds up the consumer of that one cell (that
 //   consumer's try_pop reports empty meanwhile); every other cell proceeds. Reported as blocking.
@@ -29,6 +30,7 @@
 #include <type_traits>
 
 #include "concept.hpp"
+#include "detail/cells.hpp"
 #include "detail/spin.hpp"
 
 namespace qb {
@@ -53,7 +55,7 @@ class RingMpmc {
   explicit RingMpmc(const QueueOptions& o)
       : size_(o.capacity == 0 ? 1 : o.capacity),
         mask_(std::has_single_bit(size_) ? size_ - 1 : 0),
-        cells_(std::make_unique<Cell[]>(size_)) {
+        cells_(detail::make_line_aligned_cells<Cell>(size_)) {
     for (std::size_t i = 0; i < size_; ++i)
       cells_[i].seq.store(i, std::memory_order_relaxed);  // published by the thread start
   }
@@ -118,10 +120,11 @@ class RingMpmc {
   }
 
  private:
-  struct Cell {
-    std::atomic<std::uint64_t> seq;
-    T data;
+  struct alignas(detail::cell_alignment(sizeof(std::uint64_t) + sizeof(T))) Cell {
+    std::atomic<std::uint64_t> seq{0};
+    T data{};
   };
+  static_assert(detail::within_lines<Cell>);
 
   [[nodiscard]] std::size_t index(std::uint64_t pos) const noexcept {
     return mask_ ? static_cast<std::size_t>(pos & mask_) : static_cast<std::size_t>(pos % size_);
@@ -130,7 +133,7 @@ class RingMpmc {
   // Read-only after construction.
   alignas(detail::cache_line) const std::size_t size_;
   const std::size_t mask_;  // size_ - 1 when size_ is a power of two, else 0
-  const std::unique_ptr<Cell[]> cells_;
+  const detail::LineAlignedCells<Cell> cells_;
   alignas(detail::cache_line) std::atomic<std::uint64_t> enqueue_pos_{0};
   alignas(detail::cache_line) std::atomic<std::uint64_t> dequeue_pos_{0};
 };

@@ -54,6 +54,7 @@
 #endif
 
 #include "concept.hpp"
+#include "detail/cells.hpp"
 #include "detail/spin.hpp"
 
 namespace qb {
@@ -83,7 +84,7 @@ class RingSpsc {
         mask_(std::bit_ceil(capacity_) - 1),
         refresh_every_(std::max<std::size_t>(capacity_ / 4, 1)),
         prefetch_below_(cpu_has_prefetchw() ? capacity_ : 0),
-        cells_(make_cells(mask_ + 1)) {}
+        cells_(detail::make_line_aligned_cells<Cell>(mask_ + 1)) {}  // every cell taken
   RingSpsc(const RingSpsc&) = delete;
   RingSpsc& operator=(const RingSpsc&) = delete;
 
@@ -139,31 +140,15 @@ class RingSpsc {
  private:
   static constexpr std::uint64_t taken = 0;  // a cell's sequence once its item is popped
 
-  // The next power of two of the cell's size, up to a cache line: no cell straddles a line.
-  static constexpr std::size_t cell_align =
-      std::min(detail::cache_line, std::bit_ceil(sizeof(std::uint64_t) + sizeof(T)));
-  struct alignas(cell_align) Cell {
+  // No cell straddles a line (detail/cells.hpp); the cells start on a line, so each line holds
+  // per_line whole cells of ours.
+  struct alignas(detail::cell_alignment(sizeof(std::uint64_t) + sizeof(T))) Cell {
     std::atomic<std::uint64_t> seq{taken};  // position + 1 of the item held, or taken
     T data{};
   };
-  static_assert(std::is_trivially_destructible_v<Cell>, "cells are freed without destruction");
+  static_assert(detail::within_lines<Cell>);
   static constexpr std::size_t per_line =
       sizeof(Cell) >= detail::cache_line ? 1 : detail::cache_line / sizeof(Cell);
-
-  // The cells start on a cache line, so that each line holds per_line whole cells of ours.
-  struct FreeCells {
-    void operator()(Cell* p) const noexcept {
-      ::operator delete[](p, std::align_val_t{detail::cache_line});
-    }
-  };
-  using Cells = std::unique_ptr<Cell[], FreeCells>;
-  static Cells make_cells(std::size_t n) {
-    auto* p = static_cast<Cell*>(
-        ::operator new[](n * sizeof(Cell), std::align_val_t{detail::cache_line}));
-    Cells cells(p);                              // frees the memory if a T() throws below
-    std::uninitialized_value_construct_n(p, n);  // every sequence taken: no cell filled
-    return cells;
-  }
 
   // Producer thread only: the copy of head says full at position t. Inlined: in a full ring it
   // runs once per push (GCC had left it out of line in the harness's loops at 64 and 256 bytes,
@@ -221,7 +206,7 @@ class RingSpsc {
   // capacity_ where PREFETCHW exists, else 0: folded into try_push's room test, so the
   // check costs no branch of its own (a separate flag test measured 8% off the flood).
   const std::uint64_t prefetch_below_;
-  const Cells cells_;
+  const detail::LineAlignedCells<Cell> cells_;
   ProducerSide producer_;
   ConsumerSide consumer_;
 };
