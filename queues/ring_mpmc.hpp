@@ -120,11 +120,7 @@ class RingMpmc {
   }
 
  private:
-  struct alignas(detail::cell_alignment(sizeof(std::uint64_t) + sizeof(T))) Cell {
-    std::atomic<std::uint64_t> seq{0};
-    T data{};
-  };
-  static_assert(detail::within_lines<Cell>);
+  using Cell = detail::SequencedCell<T>;
 
   [[nodiscard]] std::size_t index(std::uint64_t pos) const noexcept {
     return mask_ ? static_cast<std::size_t>(pos & mask_) : static_cast<std::size_t>(pos % size_);

@@ -142,11 +142,9 @@ class RingSpsc {
 
   // No cell straddles a line (detail/cells.hpp); the cells start on a line, so each line holds
   // per_line whole cells of ours.
-  struct alignas(detail::cell_alignment(sizeof(std::uint64_t) + sizeof(T))) Cell {
-    std::atomic<std::uint64_t> seq{taken};  // position + 1 of the item held, or taken
-    T data{};
-  };
-  static_assert(detail::within_lines<Cell>);
+  // seq: position + 1 of the item held, or taken (0, where every cell starts).
+  using Cell = detail::SequencedCell<T>;
+  static_assert(taken == 0, "cells start taken");
   static constexpr std::size_t per_line =
       sizeof(Cell) >= detail::cache_line ? 1 : detail::cache_line / sizeof(Cell);
 

@@ -9,8 +9,10 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -29,6 +31,14 @@ template <class Cell>
 inline constexpr bool within_lines = sizeof(Cell) % cache_line == 0 || cache_line % sizeof(Cell) ==
                                                                            0;
 
+// A ring's cell: a sequence number (0 until the ring sets it) and the item. Aligned so that,
+// from a line-aligned start, none straddles a line.
+template <class T>
+struct alignas(cell_alignment(sizeof(std::uint64_t) + sizeof(T))) SequencedCell {
+  std::atomic<std::uint64_t> seq{0};
+  T data{};
+};
+
 template <class Cell>
 struct FreeLineAligned {
   void operator()(Cell* p) const noexcept { ::operator delete[](p, std::align_val_t{cache_line}); }
@@ -41,6 +51,7 @@ using LineAlignedCells = std::unique_ptr<Cell[], FreeLineAligned<Cell>>;
 template <class Cell>
 LineAlignedCells<Cell> make_line_aligned_cells(std::size_t n) {
   static_assert(std::is_trivially_destructible_v<Cell>, "cells are freed without destruction");
+  static_assert(within_lines<Cell>, "a cell would straddle two lines");
   auto* p = static_cast<Cell*>(::operator new[](n * sizeof(Cell), std::align_val_t{cache_line}));
   LineAlignedCells<Cell> cells(p);  // frees the memory if a constructor throws below
   std::uninitialized_value_construct_n(p, n);
