@@ -606,6 +606,49 @@ class TargetsTest(unittest.TestCase):
         self.assertEqual(len(ring), 1, fidelity)
         self.assertIn(" | 65.0k / 65.0k / 900 | ", ring[0])
 
+    def test_median_interval_is_the_order_statistics_with_the_binomial_coverage(self):
+        import targets
+        self.assertIsNone(targets.median_interval([1.0, 2.0, 3.0, 4.0, 5.0]))  # 2 x 1/32 > 5%
+        self.assertEqual(targets.median_interval([6.0, 1.0, 5.0, 2.0, 4.0, 3.0]), (1.0, 6.0))
+        ten = [float(x) for x in range(10, 0, -1)]
+        self.assertEqual(targets.median_interval(ten), (2.0, 9.0))  # 1 - 2 x 11/1024
+        self.assertEqual(targets.median_interval([float(x) for x in range(1, 21)]), (6.0, 15.0))
+        self.assertEqual(targets.median_interval(ten, level=0.8), (3.0, 8.0))  # 1 - 2 x 56/1024
+
+    def test_flood_targets_give_their_interval_regimes_and_whether_the_runs_decide_them(self):
+        rows = []
+        base = {"verdict": "ok", "floor_rtt_p50_ns": "240", "pinning": "p0:0 c0:1",
+                "producers": "1", "consumers": "1", "workload": "flood", "latency_p50_ns": "",
+                "capacity": "1000", "bare_items_per_s": "1e6", "bare_rtt_p50_ns": "",
+                "clock_cost_ns": "25"}
+        # Ten reps each. moodycamel: fidelity 0.80..0.98, the median 0.89 between 0.85 and 0.90;
+        # with latency off it misses and is undecided, with latency on it meets and is undecided.
+        # boost_lockfree: all at 0.95..0.99, decided. Depths: 4 empty, 3 mid, 3 full, the
+        # references all mid; none for boost_lockfree's references (an older file).
+        for q, fids in (("moodycamel+spin", [0.80 + 0.02 * i for i in range(10)]),
+                        ("boost_lockfree+spin", [0.95 + 0.004 * i for i in range(10)])):
+            for rec in ("on", "off"):
+                for rep, f in enumerate(fids):
+                    depth = 50 if rep < 4 else 500 if rep < 7 else 950
+                    rows.append(dict(base, queue=q, rep=str(rep), latency_recording=rec,
+                                     throughput_per_s=str(f * 1e6), fidelity=str(f),
+                                     median_depth=str(depth),
+                                     bare_median_depth="500" if q[0] == "m" else ""))
+        self.COLUMNS = TargetsTest.COLUMNS + ["capacity", "bare_items_per_s", "bare_rtt_p50_ns",
+                                              "fidelity", "clock_cost_ns", "median_depth",
+                                              "bare_median_depth"]
+        text = self.run_targets(rows)
+        self.assertIn("| moodycamel+spin flood, latency off: qbench / bare >= 0.90 | 0.89 "
+                      "(interval 0.82..0.96; regimes 4/3/3, bare 0/10/0) | **missed** |", text)
+        self.assertIn("| moodycamel+spin flood, latency on: qbench / bare >= 0.85 | 0.89 "
+                      "(interval 0.82..0.96; regimes 4/3/3, bare 0/10/0) | met |", text)
+        self.assertIn("| boost_lockfree+spin flood, latency off: qbench / bare >= 0.90 | 0.97 "
+                      "(interval 0.95..0.98) | met |", text)
+        self.assertIn("3 of 4 fidelity targets met.", text)
+        self.assertIn("Undecided: 2 flood targets, met or missed, have an interval that reaches "
+                      "across the bound, so these repetitions do not decide them either way "
+                      "(moodycamel+spin latency off, moodycamel+spin latency on).", text)
+
     def test_other_item_sizes_are_listed_apart_and_never_counted_in_the_targets(self):
         rows = [dict(r, item_bytes="24") for r in self.rows()]
         for r in self.rows():
