@@ -321,12 +321,16 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
   const std::int64_t end = cfg.items ? INT64_MAX : t0 + cfg.duration.count();
   const CpuUsage cpu0 = thread_cpu();
 
-  // The counters are locals, written to the slot in batches and at the end.
-  std::uint64_t seq = 0, accepted = 0, refused = 0;
+  // The counters are locals, written to the slot in batches and at the end. Every item offered
+  // before `seq` was accepted or refused, so the accepted count is seq - refused.
+  std::uint64_t seq = 0, refused = 0;
   std::int64_t last_intended = 0;  // paced: the schedule's time of the last item offered
   V item{0, 0, 0};                 // each item is stamped into it (core/item.hpp)
   while (seq < limit) {
-    if (s.stop.load(std::memory_order_relaxed)) break;
+    // The controller's stop (a stall, the memory cap, Ctrl-C; it closes the queue too, which
+    // ends a waiting push): paced, before every item; unpaced, every 64 items, with the
+    // publishing, so that a flood's loop has no load per item beyond the queue's and its own.
+    if ((seq & publish_mask) == 0 && s.stop.load(std::memory_order_relaxed)) break;
     std::int64_t intended;
     if constexpr (Schedule::paced) {
       intended = t0 + offset + schedule.next();
@@ -369,13 +373,12 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
     } else if (policy == Backpressure::drop) {
       st = QueueStatus::timeout;
     } else {
-      publish(seq + 1, accepted, refused);
+      publish(seq + 1, seq - refused, refused);
       const V copy = item;  // the waiting push takes its address; the item stays in registers
       st = push_waiting(handle, copy, wait_for);
     }
     if (st == QueueStatus::ok) {
       if constexpr (Schedule::paced) slot.lag.record(call - intended);
-      ++accepted;
     } else if (st == QueueStatus::timeout) {
       ++(policy == Backpressure::drop ? slot.dropped : slot.rejected);
       slot.refused_checksum += ids.checksum(item.id);
@@ -384,12 +387,12 @@ void producer_loop(Shared<Q>& s, std::size_t index, Schedule schedule) {
       break;  // closed: the controller ended the run; this item was offered, not accepted
     }
     // After the push: nothing of the publishing is live across it.
-    if ((seq & publish_mask) == 0) publish(seq + 1, accepted, refused);
+    if ((seq & publish_mask) == 0) publish(seq + 1, seq + 1 - refused, refused);
     ++seq;
   }
   // The exact counts, before `done` (release) below.
   slot.last_intended_ns = last_intended;
-  publish(seq, accepted, refused);
+  publish(seq, seq - refused, refused);
   slot.cpu = thread_cpu() - cpu0;
   slot.exit_ns = now_ns();
   slot.done.store(true, std::memory_order_release);
@@ -653,8 +656,11 @@ void consumer_loop(Shared<Q>& s, std::size_t index) {
     } else if (serve) {
       service.serve();
     }
-    if ((++n & publish_mask) == 0) slot.consumed.store(n, std::memory_order_relaxed);
-    if (s.stop.load(std::memory_order_relaxed)) break;
+    // The controller's stop, with the publishing (as the producers check it).
+    if ((++n & publish_mask) == 0) {
+      slot.consumed.store(n, std::memory_order_relaxed);
+      if (s.stop.load(std::memory_order_relaxed)) break;
+    }
   }
   taken.finish();
   slot.out_of_order = out_of_order;
