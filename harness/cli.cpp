@@ -180,7 +180,11 @@ Matrix build_matrix(const Registry& reg, const RunOptions& o) {
     throw UsageError("--queue/--producers/--consumers/--capacity: no combination can run: " +
                      (m.skipped.empty() ? std::string("empty matrix") : m.skipped.front()));
   }
-  if (!m.shard.empty()) apply_shard(m);
+  if (!m.shard.empty()) apply_shard(m);  // whole configurations: before the rounds below
+  // --interleave: round by round, each round in matrix order (stable).
+  if (m.interleave)
+    std::stable_sort(m.runs.begin(), m.runs.end(),
+                     [](const RunConfig& a, const RunConfig& b) { return a.rep < b.rep; });
   return m;
 }
 
@@ -329,7 +333,7 @@ int run_command(const Registry& reg, const RunOptions& o, std::ostream& out, std
   }
   std::ostringstream sink;
   ConsoleReporter console(m.quiet ? static_cast<std::ostream&>(sink) : out);
-  console.plan(varying_columns(m), longest_queue_name(m));
+  console.plan(varying_columns(m), longest_queue_name(m), m.interleave);
   console.report_context(ctx);
   for (const auto& s : m.skipped)
     err << "qbench: skipped " << s << "\n";

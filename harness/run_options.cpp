@@ -461,6 +461,14 @@ const std::vector<RunOption>& run_options() {
       {.flags = "--warmup", .placeholder = "COUNT", .fallback = "1",
        .help = "warm-up repetitions, run but not reported",
        .text = &RunOptions::warmup, .value = field(&Matrix::warmup, count(0, 1'000))},
+      {.flags = "--interleave",
+       .help = "run the repetitions round by round (every configuration's warm-up, then every "
+               "one's first repetition, then every one's second ...) instead of each "
+               "configuration's back to back: a drift of the machine (a noisy neighbour, a VM's "
+               "slow phase) then falls on every configuration alike instead of on some, and "
+               "stays out of the comparisons between them; the console's lines come in the last "
+               "round",
+       .given = &RunOptions::interleave, .value = field(&Matrix::interleave, flag())},
       {.flags = "-o,--out", .placeholder = "FILE",
        .help = "CSV file: created, or appended to if it has the same schema",
        .text = &RunOptions::out, .value = field(&Matrix::out, path())},

@@ -32,6 +32,7 @@ struct RunOptions {
   std::string item_bytes;
   std::string work, work_mode, backpressure, shutdown;
   std::string duration, items, reps, warmup;
+  bool interleave = false;
   std::string out, timeseries, hgrm;
   bool overwrite = false;
   std::string stall_timeout, max_rss, sample_interval, seed, shard, latency;
@@ -49,6 +50,7 @@ struct Matrix {
   std::vector<std::string> skipped;  // combinations a queue cannot serve, with the reason
   int reps = 5;                      // per configuration, after `warmup` unreported ones
   int warmup = 1;
+  bool interleave = false;  // the runs round by round (every configuration's rep 0, then 1 ...)
   std::string out;
   bool overwrite = false;
   std::string timeseries;

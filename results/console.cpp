@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <string>
 
 #include "core/item.hpp"
@@ -112,8 +113,10 @@ std::size_t behind_count(const Configuration& c) {
 
 }  // namespace
 
-void ConsoleReporter::plan(std::vector<Varying> varying, std::size_t queue_width) {
+void ConsoleReporter::plan(std::vector<Varying> varying, std::size_t queue_width,
+                           bool interleaved) {
   varying_ = std::move(varying);
+  interleaved_ = interleaved;
   queue_width_ = std::max<std::size_t>(queue_width + 2, 8);
 }
 
@@ -161,24 +164,28 @@ void ConsoleReporter::report_run(const RunResult& r, std::string_view) {
     key += v;
     if (col.name != col::queue.name) question += v;
   }
-  if (pending_ && key != current_.key) flush();
-  if (!pending_) {
-    current_ = Configuration{};
-    current_.config = c;
-    current_.key = key;
-    current_.question = question;
-    current_.description = std::string(to_string(c.workload)) + " " + shape_of(c);
+  auto it = std::find_if(pending_.begin(), pending_.end(),
+                         [&](const Configuration& g) { return g.key == key; });
+  if (it == pending_.end()) {
+    if (!interleaved_) flush();
+    Configuration g;
+    g.config = c;
+    g.key = key;
+    g.question = question;
+    g.description = std::string(to_string(c.workload)) + " " + shape_of(c);
     for (const Varying& v : varying_) {
-      current_.varying.push_back(v.value(c));
-      current_.description += " " + v.header + " " + current_.varying.back();
+      g.varying.push_back(v.value(c));
+      g.description += " " + v.header + " " + g.varying.back();
     }
-    pending_ = true;
+    pending_.push_back(std::move(g));
+    it = std::prev(pending_.end());
   }
-  if (r.oversubscribed) current_.oversubscribed = any_oversubscribed_ = true;
+  Configuration& current = *it;
+  if (r.oversubscribed) current.oversubscribed = any_oversubscribed_ = true;
   if (!r.pinning.empty()) pinning_ = r.pinning;
   if (!r.ok()) {
     ++not_ok_;
-    current_.failures.push_back(
+    current.failures.push_back(
         (c.rep < 0 ? std::string("warm-up") : "rep " + std::to_string(c.rep)) + ": " +
         std::string(to_string(r.verdict)) + ": " + r.detail);
   }
@@ -208,7 +215,7 @@ void ConsoleReporter::report_run(const RunResult& r, std::string_view) {
     rep.kept_up = *k;
     rep.offered_per_s = r.offered_per_s().value_or(0);
   }
-  current_.reps.push_back(rep);
+  current.reps.push_back(rep);
 
   // The harness-cost and fidelity lines compare like with like: one line per item size too.
   std::string config = run_name(c) + " capacity " + std::to_string(c.capacity);
@@ -227,10 +234,13 @@ void ConsoleReporter::report_run(const RunResult& r, std::string_view) {
 }
 
 void ConsoleReporter::flush() {
-  if (!pending_) return;
-  pending_ = false;
+  for (Configuration& g : pending_)
+    write_line(g);
+  pending_.clear();
+}
+
+void ConsoleReporter::write_line(Configuration& g) {
   if (!header_done_) header();
-  Configuration& g = current_;
   const RunConfig& c = g.config;
   const auto thr = of_ok(g, [](const Rep& r) { return r.throughput; });
   const auto lat = [&](double Rep::*m) {

@@ -25,11 +25,13 @@ class ConsoleReporter : public Reporter {
   };
 
   explicit ConsoleReporter(std::ostream& out) : out_(out) {}
-  // Before the first run: the options that vary, and the longest queue name (column widths).
-  void plan(std::vector<Varying> varying, std::size_t queue_width);
+  // Before the first run: the options that vary, the longest queue name (column widths), and
+  // whether the runs come round by round (--interleave).
+  void plan(std::vector<Varying> varying, std::size_t queue_width, bool interleaved = false);
   void report_context(const RunContext& ctx) override;
   // Runs arrive in matrix order: a configuration's repetitions one after another (a failed
-  // warm-up first, when one failed). A configuration's line is written when its last run is in.
+  // warm-up first, when one failed), its line written when the next configuration's first run
+  // comes in; or, interleaved, round by round, the lines written at the end.
   void report_run(const RunResult& r, std::string_view run_id) override;
   void finalize() override;
 
@@ -63,7 +65,8 @@ class ConsoleReporter : public Reporter {
 
  private:
   void header();
-  void flush();  // writes the pending configuration's line
+  void flush();  // writes the pending configurations' lines, in the order they came
+  void write_line(Configuration& g);
   void summary();
 
   std::ostream& out_;
@@ -75,8 +78,8 @@ class ConsoleReporter : public Reporter {
   int not_ok_ = 0;
   bool any_oversubscribed_ = false;
   std::string pinning_;  // the last pinned run's plan
-  bool pending_ = false;
-  Configuration current_;
+  bool interleaved_ = false;
+  std::vector<Configuration> pending_;  // the configurations whose lines are not written yet
   std::vector<Configuration> done_;
   // Flood/tree throughput by configuration and latency recording, for the harness-cost lines.
   struct CostSample {

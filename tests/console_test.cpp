@@ -51,11 +51,11 @@ RunResult steady(const std::string& queue, double elapsed_s, int rep, std::uint6
   return r;
 }
 
-std::string report(const std::vector<RunResult>& runs,
-                   std::vector<ConsoleReporter::Varying> v = {}) {
+std::string report(const std::vector<RunResult>& runs, std::vector<ConsoleReporter::Varying> v = {},
+                   bool interleaved = false) {
   std::ostringstream out;
   ConsoleReporter c(out);
-  c.plan(std::move(v), 12);
+  c.plan(std::move(v), 12, interleaved);
   c.report_context(qb::RunContext{});
   for (const RunResult& r : runs)
     c.report_run(r, "id");
@@ -90,6 +90,27 @@ TEST(Console, OneLinePerConfigurationWithMedianAndRange) {
                                                                                << out;
   EXPECT_EQ(out.find("noisy"), std::string::npos) << out;
   EXPECT_EQ(out.find("one repetition"), std::string::npos) << out;
+}
+
+// --interleave: the repetitions come round by round; each configuration still gets one line, of
+// its own repetitions, in the order the configurations first came.
+TEST(Console, InterleavedRepetitionsAreGatheredPerConfiguration) {
+  std::vector<RunResult> runs;
+  for (int rep = 0; rep < 5; ++rep) {
+    runs.push_back(flood("slow_q", 100'000 + 1000 * rep, rep));  // 100k .. 104k
+    runs.push_back(flood("fast_q", 200'000 + 2000 * rep, rep));  // 200k .. 208k
+  }
+  const std::string out = report(runs, {}, true);
+  const auto slow = starting_with(out, "slow_q ");
+  const auto fast = starting_with(out, "fast_q ");
+  ASSERT_EQ(slow.size(), 1u) << out;
+  ASSERT_EQ(fast.size(), 1u) << out;
+  EXPECT_NE(slow[0].find("102.0k [100.0-104.0k]"), std::string::npos) << slow[0];
+  EXPECT_NE(fast[0].find("204.0k [200.0-208.0k]"), std::string::npos) << fast[0];
+  EXPECT_LT(out.find("slow_q "), out.find("fast_q ")) << out;
+  EXPECT_NE(out.find("fast_q: 2.00x (1.9"), std::string::npos) << out;
+  // The same runs told they come one configuration after another: a line per run.
+  EXPECT_EQ(starting_with(report(runs), "slow_q ").size(), 5u);
 }
 
 // --calibrate: the fidelity line per configuration, and for a flood the median depths of the runs

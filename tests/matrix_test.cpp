@@ -332,6 +332,38 @@ TEST(Matrix, ShardsCoverTheMatrixExactlyOnce) {
   }
 }
 
+// --interleave: the same runs round by round, each round in matrix order (warm-ups first), and
+// in a part of --shard the part's own runs, so that the parts still cover the matrix once.
+TEST(Matrix, InterleaveRunsTheSameRunsRoundByRound) {
+  const Matrix plain = build_matrix(default_registry(), big_matrix());
+  RunOptions o = big_matrix();
+  o.interleave = true;
+  const Matrix m = build_matrix(default_registry(), o);
+  ASSERT_EQ(m.runs.size(), plain.runs.size());
+  const std::size_t configurations = plain.runs.size() / 4;  // 1 warm-up + 3 reps each
+  for (std::size_t i = 0; i < m.runs.size(); ++i) {
+    const std::size_t round = i / configurations, config = i % configurations;
+    // plain: configuration `config`'s runs are 4 consecutive ones, its warm-up first.
+    EXPECT_EQ(key(m.runs[i]), key(plain.runs[config * 4 + round])) << i;
+    EXPECT_EQ(m.runs[i].rep, static_cast<int>(round) - 1) << i;
+  }
+  for (int k = 1; k <= 3; ++k) {
+    RunOptions part = big_matrix(), interleaved_part = big_matrix();
+    part.shard = interleaved_part.shard = std::to_string(k) + "/3";
+    interleaved_part.interleave = true;
+    std::vector<Key> a, b;
+    for (const RunConfig& c : build_matrix(default_registry(), part).runs)
+      a.push_back(key(c));
+    for (const RunConfig& c : build_matrix(default_registry(), interleaved_part).runs)
+      b.push_back(key(c));
+    ASSERT_EQ(a.size(), b.size()) << k;
+    EXPECT_FALSE(std::equal(a.begin(), a.end(), b.begin())) << k << ": not interleaved";
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    EXPECT_EQ(a, b) << k;
+  }
+}
+
 TEST(Matrix, ShardBalancesByPlannedTime) {
   // One long configuration and several short ones: the long one gets a part of its own.
   RunOptions o;
