@@ -6,7 +6,7 @@
 # after the row, so the fidelity compares the same minute of a drifting VM). Then the target
 # tables (scripts/targets.py) and the figures (plot.py).
 #   scripts/floor.sh [OUT_DIR]       default: results/floor/<UTC stamp>
-# Takes about 20 minutes on a 2-core machine (1,008 runs of 0.5 s, each followed by its bare
+# Takes about 18 minutes on a 2-core machine (1,008 runs of 0.5 s, each followed by its bare
 # reference); run it on a quiet one. Runs are timed, not counted: a blocking queue's round trip
 # is 100x a spinning one's. The targets' floods take 30 repetitions: a fast queue's flood settles
 # empty or full by the draw, so one run against its reference can differ by 30% either way, and
